@@ -1,0 +1,154 @@
+#include <cpl_error.h>
+#include <cpl_string.h>
+#include <gdal_alg.h>
+#include <gdal_priv.h>
+#include <ogrsf_frmts.h>
+
+#include <cmath>
+#include <memory>
+
+#include "geo/atomic_file.h"
+#include "geo/gdal_errors.h"
+#include "geo/grid_crs.h"
+#include "geo/mask_grid.h"
+#include "terrascope/error.h"
+#include "terrascope/mask_polygons.h"
+
+namespace terrascope {
+namespace {
+
+constexpr const char* kLayerName = "mask";
+constexpr const char* kPixelDescription =
+    "pixel coordinates: the scene has no georeferencing; x = column, y = row, from the top-left "
+    "corner of the grid, rows downwards";
+
+enum class Target { kGeoJsonWgs84, kGeoPackageSceneCrs };
+
+// The mask as a one-band in-memory raster holding 1 on mask pixels and 0 elsewhere (nodata and
+// outside pixels alike), placed by the grid's geotransform when the grid is georeferenced.
+GDALDatasetUniquePtr mask_raster(const RasterGrid& grid, const GrayImage& on_grid,
+                                 bool georeferenced) {
+  GDALDriver* mem = GetGDALDriverManager()->GetDriverByName("MEM");
+  GDALDatasetUniquePtr raster(mem->Create("", grid.width, grid.height, 1, GDT_Byte, nullptr));
+  if (georeferenced) {
+    double geotransform[6];
+    for (int i = 0; i < 6; ++i) geotransform[i] = grid.geotransform[i];
+    raster->SetGeoTransform(geotransform);
+  }
+  std::vector<uint8_t> ones(on_grid.pixels.size());
+  for (size_t i = 0; i < ones.size(); ++i) ones[i] = on_grid.pixels[i] == 1 ? 1 : 0;
+  CPLErr status = raster->GetRasterBand(1)->RasterIO(GF_Write, 0, 0, grid.width, grid.height,
+                                                     ones.data(), grid.width, grid.height,
+                                                     GDT_Byte, 0, 0, nullptr);
+  if (status != CE_None) throw Error("mask", "cannot fill the in-memory raster");
+  return raster;
+}
+
+OGRLayer* create_layer(GDALDataset& dataset, OGRSpatialReference* srs, bool rfc7946,
+                       bool georeferenced, const std::string& path) {
+  CPLStringList options;
+  if (rfc7946) options.SetNameValue("RFC7946", "YES");
+  if (!georeferenced) options.SetNameValue("DESCRIPTION", kPixelDescription);
+  OGRLayer* layer = dataset.CreateLayer(kLayerName, srs, wkbPolygon, options.List());
+  if (layer == nullptr) {
+    throw Error(path, "cannot create the polygon layer (" + geo::gdal_last_error() + ")");
+  }
+  OGRFieldDefn value("value", OFTInteger);
+  if (layer->CreateField(&value) != OGRERR_NONE) {
+    throw Error(path, "cannot create the value field (" + geo::gdal_last_error() + ")");
+  }
+  return layer;
+}
+
+void polygonize_into(GDALRasterBand& band, OGRLayer& layer, const std::string& path) {
+  // The band is its own mask: only the 1-pixels become polygons. Default 4-connectivity.
+  if (GDALPolygonize(&band, &band, &layer, 0, nullptr, nullptr, nullptr) != CE_None) {
+    throw Error(path, "polygonize failed (" + geo::gdal_last_error() + ")");
+  }
+}
+
+// Copies polygons from the scene CRS into the WGS 84 lon/lat layer. Long straight edges (merged
+// pixel sides) are densified first to a few pixels, so that they follow the projection's curvature.
+void copy_to_wgs84(OGRLayer& source, OGRLayer& target, const RasterGrid& grid,
+                   const OGRSpatialReference& scene_crs, const std::string& path) {
+  const auto transform = geo::to_wgs84_lon_lat(scene_crs, path);
+  const auto& gt = grid.geotransform;
+  const double pixel_side = std::min(std::hypot(gt[1], gt[4]), std::hypot(gt[2], gt[5]));
+  source.ResetReading();
+  for (auto& feature : source) {
+    OGRGeometry* geometry = feature->GetGeometryRef();
+    if (geometry == nullptr) continue;
+    std::unique_ptr<OGRGeometry> copy(geometry->clone());
+    copy->segmentize(8 * pixel_side);
+    if (copy->transform(transform.get()) != OGRERR_NONE) {
+      throw Error(path, "cannot transform a polygon to EPSG:4326 (" + geo::gdal_last_error() + ")");
+    }
+    OGRFeature out(target.GetLayerDefn());
+    out.SetField("value", feature->GetFieldAsInteger("value"));
+    out.SetGeometryDirectly(copy.release());
+    if (target.CreateFeature(&out) != OGRERR_NONE) {
+      throw Error(path, "cannot write a polygon (" + geo::gdal_last_error() + ")");
+    }
+  }
+}
+
+PolygonsWritten write_polygons(const std::string& path, const RasterGrid& grid,
+                               const GrayImage& mask, const GrayImage* validity, Target target) {
+  const GrayImage on_grid = geo::mask_on_grid(grid, mask, validity, path);
+  geo::AtomicFile file(path);
+  geo::register_gdal_drivers();
+  CPLErrorHandlerPusher quiet(CPLQuietErrorHandler);
+  CPLErrorReset();
+
+  PolygonsWritten written;
+  written.georeferenced = geo::is_georeferenced(grid);
+  std::unique_ptr<OGRSpatialReference> scene_crs;
+  if (written.georeferenced) scene_crs = geo::grid_spatial_reference(grid, path);
+  GDALDatasetUniquePtr raster = mask_raster(grid, on_grid, written.georeferenced);
+
+  const char* driver_name = target == Target::kGeoJsonWgs84 ? "GeoJSON" : "GPKG";
+  GDALDriver* driver = GetGDALDriverManager()->GetDriverByName(driver_name);
+  if (driver == nullptr) throw Error(path, std::string("GDAL has no ") + driver_name + " driver");
+  GDALDatasetUniquePtr vectors(
+      driver->Create(file.temp_path().c_str(), 0, 0, 0, GDT_Unknown, nullptr));
+  if (!vectors) throw Error(path, "cannot create the file (" + geo::gdal_last_error() + ")");
+
+  OGRLayer* layer = nullptr;
+  if (target == Target::kGeoJsonWgs84 && written.georeferenced) {
+    const auto wgs84 = geo::wgs84_lon_lat();
+    layer = create_layer(*vectors, wgs84.get(), true, true, path);
+    GDALDriver* memory = GetGDALDriverManager()->GetDriverByName("Memory");
+    GDALDatasetUniquePtr scratch(memory->Create("", 0, 0, 0, GDT_Unknown, nullptr));
+    OGRLayer* scene_layer = create_layer(*scratch, scene_crs.get(), false, true, path);
+    polygonize_into(*raster->GetRasterBand(1), *scene_layer, path);
+    copy_to_wgs84(*scene_layer, *layer, grid, *scene_crs, path);
+  } else {
+    // GeoPackage in the scene CRS, or either format in pixel coordinates.
+    layer = create_layer(*vectors, scene_crs.get(), false, written.georeferenced, path);
+    const bool transaction = vectors->StartTransaction() == OGRERR_NONE;
+    polygonize_into(*raster->GetRasterBand(1), *layer, path);
+    if (transaction && vectors->CommitTransaction() != OGRERR_NONE) {
+      throw Error(path, "cannot commit the polygons (" + geo::gdal_last_error() + ")");
+    }
+  }
+  written.polygon_count = static_cast<int>(layer->GetFeatureCount());
+  if (!geo::close_dataset_ok(vectors.release())) {
+    throw Error(path, "cannot finish the file (" + geo::gdal_last_error() + ")");
+  }
+  file.commit();
+  return written;
+}
+
+}  // namespace
+
+PolygonsWritten write_mask_geojson(const std::string& path, const RasterGrid& grid,
+                                   const GrayImage& mask, const GrayImage* validity) {
+  return write_polygons(path, grid, mask, validity, Target::kGeoJsonWgs84);
+}
+
+PolygonsWritten write_mask_geopackage(const std::string& path, const RasterGrid& grid,
+                                      const GrayImage& mask, const GrayImage* validity) {
+  return write_polygons(path, grid, mask, validity, Target::kGeoPackageSceneCrs);
+}
+
+}  // namespace terrascope
