@@ -12,8 +12,8 @@ namespace terrascope::geo {
 // The full-resolution grid of `dataset`; the CRS as WKT2 (empty when the raster has none).
 RasterGrid grid_of(GDALDataset& dataset);
 
-// "" when `grid` is `reference` (same size, same CRS, geotransforms equal to 1e-6 of a pixel);
-// otherwise a short phrase saying what differs, for an error message.
+// "" when `grid` is `reference` (same size, same CRS, every corner within 0.05 pixel of the
+// reference's); otherwise a short phrase saying what differs, for an error message.
 std::string grid_difference(const RasterGrid& grid, const RasterGrid& reference);
 
 }  // namespace terrascope::geo
