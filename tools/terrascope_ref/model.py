@@ -48,7 +48,8 @@ def _sam_config_from_dict(d: Optional[Dict[str, Any]]) -> Any:
         return sam2.Sam2Config()
     if hasattr(sam2.Sam2Config, "from_dict"):
         return sam2.Sam2Config.from_dict(d)
-    return sam2.Sam2Config(**d)
+    # JSON has no tuples; Sam2Config's sizes are tuples.
+    return sam2.Sam2Config(**{k: tuple(v) if isinstance(v, list) else v for k, v in d.items()})
 
 
 @dataclass
