@@ -54,8 +54,13 @@ class AddedToken:
         self.normalized = bool(entry.get("normalized", False))
 
 
+# Unicode White_Space: what Oniguruma's \s (tokenizers) and `regex`'s \s match; used for lstrip/rstrip.
+WHITE_SPACE = frozenset("\t\n\x0b\x0c\r \x85\xa0\u1680\u2028\u2029\u202f\u205f\u3000" +
+                        "".join(chr(c) for c in range(0x2000, 0x200B)))
+
+
 def _is_word_char(ch):
-    return ch.isalnum() or ch == "_"
+    return ch == "_" or unicodedata.category(ch)[0] in "LN"
 
 
 class Tokenizer:
@@ -64,13 +69,17 @@ class Tokenizer:
         self._check_supported(config)
         model = config["model"]
         self.vocab = {tok: int(i) for tok, i in model["vocab"].items()}
+        missing = [b for b, c in BYTE_TO_CHAR.items() if c not in self.vocab]
+        if missing:
+            raise TokenizerError(f"{source}: model.vocab has no token for byte 0x{missing[0]:x} "
+                                 "(byte-level BPE needs all 256 byte tokens)")
         self.ignore_merges = bool(model.get("ignore_merges", False))
         self.merge_ranks = {}
         for rank, merge in enumerate(model.get("merges", [])):
             left, right = merge.split(" ", 1) if isinstance(merge, str) else merge
             if left + right not in self.vocab:
                 raise TokenizerError(f"{source}: merge {left!r} {right!r} makes a token not in vocab")
-            self.merge_ranks.setdefault((left, right), rank)
+            self.merge_ranks[(left, right)] = rank  # a repeated pair keeps its last rank
         self.added = [AddedToken(e) for e in config.get("added_tokens") or []]
         self.id_to_str = {i: t for t, i in self.vocab.items()}
         for tok in self.added:
@@ -78,6 +87,14 @@ class Tokenizer:
         self.added_by_id = {tok.id: tok for tok in self.added}
         self.added_by_content = {tok.content: tok for tok in self.added}
         self.use_nfc = config.get("normalizer") is not None
+        # Added tokens with normalized=False are cut from the raw text; normalized=True ones from
+        # the normalised pieces, in their normalised form (as tokenizers' AddedVocabulary).
+        self.added_raw = sorted((t for t in self.added if not t.normalized),
+                                key=lambda t: -len(t.content))
+        self.added_normalized = sorted((t for t in self.added if t.normalized),
+                                       key=lambda t: -len(t.content))
+        for tok in self.added_normalized:
+            tok.match_content = self._normalize(tok.content)
         self.split_regex = regex.compile(self._split_pattern(config["pre_tokenizer"]))
         self.vocab_size = max(self.id_to_str) + 1 if self.id_to_str else 0
         self._cache = {}
@@ -115,48 +132,54 @@ class Tokenizer:
         if isinstance(text, (bytes, bytearray)):
             text = bytes(text).decode("utf-8", errors="replace")
         ids = []
-        for piece, added in self._split_added(text, allow_special):
+        if not allow_special:
+            for word in self._pre_tokenize(self._normalize(text)):
+                ids.extend(self._bpe(word))
+            return ids
+        for piece, added in self._split_added(text, self.added_raw, "content"):
             if added is not None:
                 ids.append(added.id)
                 continue
-            if self.use_nfc:
-                piece = unicodedata.normalize("NFC", piece)
-            for word in self._pre_tokenize(piece):
-                ids.extend(self._bpe(word))
+            for part, added2 in self._split_added(self._normalize(piece), self.added_normalized,
+                                                  "match_content"):
+                if added2 is not None:
+                    ids.append(added2.id)
+                    continue
+                for word in self._pre_tokenize(part):
+                    ids.extend(self._bpe(word))
         return ids
 
-    def _split_added(self, text, allow_special):
-        """Pieces of text as (str, None) or (content, AddedToken), as tokenizers' AddedVocabulary."""
-        if not allow_special or not self.added or not text:
-            return [(text, None)] if text else []
-        # Tokens with normalized=True would be matched on normalised text; Qwen2 has none.
-        if any(tok.normalized for tok in self.added):
-            raise TokenizerError(f"{self.source}: added tokens with normalized=true are unsupported")
+    def _normalize(self, text):
+        return unicodedata.normalize("NFC", text) if self.use_nfc else text
+
+    @staticmethod
+    def _split_added(text, tokens, field):
+        """Pieces of text as (str, None) or (str, AddedToken), as tokenizers' AddedVocabulary:
+        leftmost match, longest first (tokens are sorted longest first)."""
         pieces = []
         start_offset = 0
         pos = 0
-        by_length = sorted(self.added, key=lambda t: -len(t.content))
-        while pos < len(text):
+        while tokens and pos < len(text):
             match = None
-            for tok in by_length:  # longest first: leftmost-longest as tokenizers' Aho-Corasick
-                if tok.content and text.startswith(tok.content, pos):
+            for tok in tokens:
+                if text.startswith(getattr(tok, field), pos):
                     match = tok
                     break
             if match is None:
                 pos += 1
                 continue
-            start, stop = pos, pos + len(match.content)
+            start, stop = pos, pos + len(getattr(match, field))
             if match.single_word:
                 before_ok = start == 0 or not _is_word_char(text[start - 1])
                 after_ok = stop == len(text) or not _is_word_char(text[stop])
                 if not (before_ok and after_ok):
-                    pos += 1
+                    pos = stop  # tokenizers' matcher also resumes after a rejected match
                     continue
             if match.lstrip:
-                while start > start_offset and text[start - 1].isspace():
+                while start > start_offset and text[start - 1] in WHITE_SPACE:
                     start -= 1
             if match.rstrip:
-                while stop < len(text) and text[stop].isspace():
+                while stop < len(text) and text[stop] in WHITE_SPACE:
                     stop += 1
             if start > start_offset:
                 pieces.append((text[start_offset:start], None))
@@ -171,10 +194,11 @@ class Tokenizer:
         words = []
         last = 0
         for m in self.split_regex.finditer(text):
+            if m.end() == m.start():  # an empty match isolates nothing
+                continue
             if m.start() > last:
                 words.append(text[last:m.start()])
-            if m.end() > m.start():
-                words.append(m.group())
+            words.append(m.group())
             last = m.end()
         if last < len(text):
             words.append(text[last:])
