@@ -1,4 +1,5 @@
-// terrascope info <raster> [--json]: what a raster holds, where it lies, and how much of it is valid.
+// terrascope info <raster> [--json]: what a raster holds, where it lies, and how much of it is
+// valid.
 #include <cmath>
 #include <iomanip>
 #include <iostream>
@@ -104,7 +105,8 @@ void print_text(const RasterInfo& info, std::ostream& out) {
 }  // namespace
 
 CommandRunner add_info_command(CLI::App& app) {
-  auto* cmd = app.add_subcommand("info", "Describe a raster (size, bands, CRS, grid, valid pixels)");
+  auto* cmd =
+      app.add_subcommand("info", "Describe a raster (size, bands, CRS, grid, valid pixels)");
   auto path = std::make_shared<std::string>();
   auto json = std::make_shared<bool>(false);
   cmd->add_option("raster", *path, "Raster file or GDAL path (/vsizip/..., VRT, PNG, ...)")

@@ -113,7 +113,8 @@ std::vector<uint8_t> scale_band(const std::vector<double>& values,
   for (size_t i = 0; i < values.size(); ++i) {
     if (!valid[i]) continue;
     if (rule.kind == Scaling::kAsIs) {
-      // Byte data comes through unchanged; a decimated read averages, so round to the nearest level.
+      // Byte data comes through unchanged; a decimated read averages, so round to the nearest
+      // level.
       out[i] = static_cast<uint8_t>(std::lround(std::min(std::max(values[i], 0.0), 255.0)));
     } else {
       out[i] = map_to_byte(values[i], low, high);

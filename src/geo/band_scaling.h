@@ -21,9 +21,9 @@ struct ScalingRule {
   bool linear_power = false;  // kDecibel: values are linear power, converted to 10*log10 first
 };
 
-// Resolves options.scaling for a band of `kind` (docs/RASTERS.md, "Conversion"). Throws Error naming
-// `path` where no rule applies: complex data without a complex rule, floating-point optical data
-// without an explicit rule.
+// Resolves options.scaling for a band of `kind` (docs/RASTERS.md, "Conversion"). Throws Error
+// naming `path` where no rule applies: complex data without a complex rule, floating-point optical
+// data without an explicit rule.
 ScalingRule resolve_scaling(SampleKind kind, const std::string& type_name,
                             const SceneOptions& options, const std::string& path);
 
@@ -35,7 +35,8 @@ void linear_power_to_decibel(std::vector<double>& values, std::vector<uint8_t>& 
 std::vector<uint8_t> scale_band(const std::vector<double>& values,
                                 const std::vector<uint8_t>& valid, const ScalingRule& rule);
 
-// The p-th percentile (0..100) with linear interpolation between order statistics (numpy's default).
+// The p-th percentile (0..100) with linear interpolation between order statistics (numpy's
+// default).
 double percentile(std::vector<double> values, double p);
 
 // Maps [low, high] linearly onto 0..255 after clipping, truncating toward zero like numpy's

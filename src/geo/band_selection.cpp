@@ -42,8 +42,8 @@ std::vector<int> sar_default_bands(GDALDataset& dataset, const std::string& path
 }
 
 std::vector<int> sentinel2_true_colour(GDALDataset& dataset) {
-  // Band descriptions win where present (B4 or B04); otherwise the L1C/L2A stack order B1,B2,B3,B4,...
-  // puts B4,B3,B2 at 4,3,2 for both the 13-band (with B10) and the 12-band stack.
+  // Band descriptions win where present (B4 or B04); otherwise the L1C/L2A stack order
+  // B1,B2,B3,B4,... puts B4,B3,B2 at 4,3,2 for both the 13-band (with B10) and the 12-band stack.
   const int b4 = find_band_by_description(dataset, {"B4", "B04"});
   const int b3 = find_band_by_description(dataset, {"B3", "B03"});
   const int b2 = find_band_by_description(dataset, {"B2", "B02"});

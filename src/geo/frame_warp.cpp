@@ -52,7 +52,8 @@ GDALDatasetUniquePtr warp_onto_grid(GDALDataset& source, const std::string& path
       GDALTranslateOptionsNew(translate_arguments.get(), nullptr), GDALTranslateOptionsFree);
   GDALDatasetUniquePtr selected(GDALDataset::FromHandle(
       GDALTranslate("", GDALDataset::ToHandle(&source), translate_options.get(), nullptr)));
-  if (!selected) throw Error(path, "cannot select bands for warping (" + capture.last_message() + ")");
+  if (!selected)
+    throw Error(path, "cannot select bands for warping (" + capture.last_message() + ")");
 
   const bool complex =
       GDALDataTypeIsComplex(source.GetRasterBand(bands.front())->GetRasterDataType());
@@ -60,7 +61,8 @@ GDALDatasetUniquePtr warp_onto_grid(GDALDataset& source, const std::string& path
   GDALDatasetUniquePtr target(memory_driver->Create("", out_width, out_height,
                                                     static_cast<int>(bands.size()),
                                                     complex ? GDT_CFloat64 : GDT_Float64, nullptr));
-  if (!target) throw Error(path, "cannot allocate the warp target (" + capture.last_message() + ")");
+  if (!target)
+    throw Error(path, "cannot allocate the warp target (" + capture.last_message() + ")");
 
   // The reference grid scaled to the output size: pixel and rotation terms grow by the size ratio.
   const double scale_x = static_cast<double>(reference.width) / out_width;

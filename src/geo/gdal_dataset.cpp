@@ -19,7 +19,9 @@ GdalErrorCapture::GdalErrorCapture() {
   CPLErrorReset();
 }
 
-GdalErrorCapture::~GdalErrorCapture() { CPLPopErrorHandler(); }
+GdalErrorCapture::~GdalErrorCapture() {
+  CPLPopErrorHandler();
+}
 
 std::string GdalErrorCapture::last_message() const {
   const char* message = CPLGetLastErrorMsg();

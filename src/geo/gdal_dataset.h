@@ -8,7 +8,8 @@
 
 namespace terrascope::geo {
 
-// Registers GDAL's drivers once per process (thread-safe). Every entry point that touches GDAL calls it.
+// Registers GDAL's drivers once per process (thread-safe). Every entry point that touches GDAL
+// calls it.
 void ensure_gdal_registered();
 
 // Opens `path` read-only as a raster. `path` is passed to GDAL untouched, so virtual paths

@@ -55,23 +55,25 @@ std::string grid_difference(const RasterGrid& grid, const RasterGrid& reference)
   if (!grid.has_geotransform) return "";  // two plain images of one size: pixel grids agree
   if (!same_crs(grid.crs_wkt, reference.crs_wkt)) return "different CRS";
   // Co-registered rasters written by different tools carry geotransforms that differ in the last
-  // digits (solaris' rgb_unmasked.tif / sar_masked.tif: 4.49997 vs 4.49970 m). What matters is where
-  // the pixels lie: every corner of the raster within kCornerTolerancePixels of the reference's.
+  // digits (solaris' rgb_unmasked.tif / sar_masked.tif: 4.49997 vs 4.49970 m). What matters is
+  // where the pixels lie: every corner of the raster within kCornerTolerancePixels of the
+  // reference's.
   constexpr double kCornerTolerancePixels = 0.05;
   const auto& a = grid.geotransform;
   const auto& b = reference.geotransform;
   const double pixel_x = std::hypot(b[1], b[4]);
   const double pixel_y = std::hypot(b[2], b[5]);
   const double tolerance = kCornerTolerancePixels * std::min(pixel_x, pixel_y);
-  const double corners[4][2] = {{0.0, 0.0},
-                                {static_cast<double>(grid.width), 0.0},
-                                {0.0, static_cast<double>(grid.height)},
-                                {static_cast<double>(grid.width), static_cast<double>(grid.height)}};
+  const double corners[4][2] = {
+      {0.0, 0.0},
+      {static_cast<double>(grid.width), 0.0},
+      {0.0, static_cast<double>(grid.height)},
+      {static_cast<double>(grid.width), static_cast<double>(grid.height)}};
   for (const auto& corner : corners) {
-    const double dx = (a[0] + a[1] * corner[0] + a[2] * corner[1]) -
-                      (b[0] + b[1] * corner[0] + b[2] * corner[1]);
-    const double dy = (a[3] + a[4] * corner[0] + a[5] * corner[1]) -
-                      (b[3] + b[4] * corner[0] + b[5] * corner[1]);
+    const double dx =
+        (a[0] + a[1] * corner[0] + a[2] * corner[1]) - (b[0] + b[1] * corner[0] + b[2] * corner[1]);
+    const double dy =
+        (a[3] + a[4] * corner[0] + a[5] * corner[1]) - (b[3] + b[4] * corner[0] + b[5] * corner[1]);
     if (std::hypot(dx, dy) > tolerance) {
       std::ostringstream out;
       out.precision(12);

@@ -14,7 +14,6 @@
 namespace terrascope {
 namespace {
 
-
 // Length in metres of a small step (d_lon, d_lat), in radians, at latitude `lat` on the ellipsoid
 // (semi-major axis a, flattening f): the meridional and prime-vertical radii of curvature give the
 // local metric, exact to first order for a pixel-sized step.

@@ -73,8 +73,8 @@ SceneFrame read_frame_on(const std::string& path, const SceneOptions& options,
   std::vector<geo::ScalingRule> rules;
   for (int band : bands) {
     const GDALDataType type = dataset->GetRasterBand(band)->GetRasterDataType();
-    rules.push_back(geo::resolve_scaling(geo::sample_kind(type), GDALGetDataTypeName(type),
-                                         options, path));
+    rules.push_back(
+        geo::resolve_scaling(geo::sample_kind(type), GDALGetDataTypeName(type), options, path));
   }
 
   SceneFrame frame;
@@ -114,10 +114,10 @@ SceneFrame read_frame_on(const std::string& path, const SceneOptions& options,
   bool any_valid = false;
   for (uint8_t v : planes.valid) any_valid = any_valid || v != 0;
   if (!any_valid) {
-    throw Error(path, std::string(bands.size() == 1 ? "band " : "bands ") +
-                          band_list_text(bands) +
-                          (frame.warped ? " have no valid pixels on the reference grid"
-                                        : " have no valid pixels (all NaN, Inf, nodata or masked)"));
+    throw Error(path,
+                std::string(bands.size() == 1 ? "band " : "bands ") + band_list_text(bands) +
+                    (frame.warped ? " have no valid pixels on the reference grid"
+                                  : " have no valid pixels (all NaN, Inf, nodata or masked)"));
   }
 
   std::vector<std::vector<uint8_t>> channels;

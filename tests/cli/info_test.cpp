@@ -1,8 +1,8 @@
 // terrascope info through the binary, checked against GDAL's own gdalinfo -json and gdaltransform.
 #include <gtest/gtest.h>
 
-#include <cmath>
 #include <algorithm>
+#include <cmath>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -63,7 +63,8 @@ TEST(InfoCli, MatchesGdalinfoOnLandsatUtm) {
   ASSERT_EQ(ours["bands"].size(), gdal["bands"].size());
   for (size_t b = 0; b < ours["bands"].size(); ++b) {
     EXPECT_EQ(ours["bands"][b]["data_type"], gdal["bands"][b]["type"]);
-    EXPECT_EQ(ours["bands"][b]["nodata"].get<double>(), gdal["bands"][b]["noDataValue"].get<double>());
+    EXPECT_EQ(ours["bands"][b]["nodata"].get<double>(),
+              gdal["bands"][b]["noDataValue"].get<double>());
     EXPECT_EQ(ours["bands"][b]["colour"], gdal["bands"][b]["colorInterpretation"]);
   }
   EXPECT_FALSE(ours["rotated"].get<bool>());
@@ -97,7 +98,9 @@ TEST(InfoCli, GeographicPixelSizeInMetresAtSceneCentre) {
   const double x0 = gt[0] + gt[1] * 256, y0 = gt[3] + gt[5] * 256;
   std::ostringstream points;
   points.precision(17);
-  points << x0 << " " << y0 << "\n" << x0 + gt[1] << " " << y0 << "\n" << x0 << " " << y0 + gt[5] << "\n";
+  points << x0 << " " << y0 << "\n"
+         << x0 + gt[1] << " " << y0 << "\n"
+         << x0 << " " << y0 + gt[5] << "\n";
   test::TempDir dir;
   std::ofstream(dir.file("points.txt")) << points.str();
   std::string out;
@@ -166,7 +169,8 @@ TEST(InfoCli, SarMaskedValidShare) {
   EXPECT_NEAR(ours["valid_share"].get<double>(), 1.0 - 15661.0 / 40000.0, 1e-12);
 }
 
-void expect_one_line_failure(const InfoRun& run, const std::string& path, const std::string& problem) {
+void expect_one_line_failure(const InfoRun& run, const std::string& path,
+                             const std::string& problem) {
   EXPECT_EQ(run.exit_code, 1);
   EXPECT_TRUE(run.out.empty()) << run.out;
   EXPECT_EQ(run.err, "terrascope: " + path + ": " + problem + "\n");
@@ -191,17 +195,18 @@ TEST(InfoCli, TextFileNamedTifExitsOne) {
   std::ofstream(path) << "plain text\n";
   const InfoRun run = run_info(path, dir);
   EXPECT_EQ(run.exit_code, 1);
-  EXPECT_EQ(run.err.rfind("terrascope: " + path + ": not a raster GDAL can read", 0), 0u) << run.err;
+  EXPECT_EQ(run.err.rfind("terrascope: " + path + ": not a raster GDAL can read", 0), 0u)
+      << run.err;
   EXPECT_EQ(std::count(run.err.begin(), run.err.end(), '\n'), 1) << run.err;
 }
 
 TEST(InfoCli, TruncatedGeoTiffExitsOne) {
   test::TempDir dir;
   const std::string path = dir.file("cut.tif");
-  ASSERT_EQ(std::system(("gdal_translate -q " + shared_data("rasterio_landsat/RGB.byte.tif") + " " +
-                         path)
-                            .c_str()),
-            0);
+  ASSERT_EQ(
+      std::system(("gdal_translate -q " + shared_data("rasterio_landsat/RGB.byte.tif") + " " + path)
+                      .c_str()),
+      0);
   std::filesystem::resize_file(path, std::filesystem::file_size(path) / 3);
   const InfoRun run = run_info(path, dir);
   EXPECT_EQ(run.exit_code, 1);

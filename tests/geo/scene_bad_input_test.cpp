@@ -1,4 +1,5 @@
-// Every bad input the reader handles: an Error whose message starts with the file and says the problem.
+// Every bad input the reader handles: an Error whose message starts with the file and says the
+// problem.
 #include <gtest/gtest.h>
 
 #include <cmath>

@@ -172,8 +172,8 @@ TEST(SceneRead, PngWithoutGeoreferencing) {
 TEST(SceneRead, VsizipPathIsPassedToGdalUntouched) {
   test::TempDir dir;
   const std::string zip = dir.file("scene.zip");
-  const std::string command = "cd " + test::shared_data("rasterio_landsat") + " && zip -q " + zip +
-                              " RGB.byte.tif";
+  const std::string command =
+      "cd " + test::shared_data("rasterio_landsat") + " && zip -q " + zip + " RGB.byte.tif";
   ASSERT_EQ(std::system(command.c_str()), 0);
   const SceneFrame zipped = read_frame("/vsizip/" + zip + "/RGB.byte.tif", SceneOptions{});
   const SceneFrame plain = read_frame(shared_data("rasterio_landsat/RGB.byte.tif"), SceneOptions{});
@@ -184,7 +184,8 @@ TEST(SceneRead, VsizipPathIsPassedToGdalUntouched) {
 TEST(SceneRead, VrtStackOfSingleBandFiles) {
   test::TempDir dir;
   const std::string vrt = dir.file("l8.vrt");
-  const std::string base = test::shared_data("debian_r_satellite/LC08_L1TP_195025_20130707_20170503_01_T1_");
+  const std::string base =
+      test::shared_data("debian_r_satellite/LC08_L1TP_195025_20130707_20170503_01_T1_");
   const std::string command = "gdalbuildvrt -q -separate " + vrt + " " + base + "B4.TIF " + base +
                               "B3.TIF " + base + "B2.TIF";
   ASSERT_EQ(std::system(command.c_str()), 0);

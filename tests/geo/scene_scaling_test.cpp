@@ -1,6 +1,6 @@
-// 8-bit conversion rules (docs/RASTERS.md). Expected values come from numpy evaluating the release's
-// formula (data_process/bigearthnet.py: (np.clip(x, 0, 3000) / 3000.0 * 255).astype(np.uint8)) and
-// np.percentile, computed outside this code and pasted here.
+// 8-bit conversion rules (docs/RASTERS.md). Expected values come from numpy evaluating the
+// release's formula (data_process/bigearthnet.py: (np.clip(x, 0, 3000) / 3000.0 *
+// 255).astype(np.uint8)) and np.percentile, computed outside this code and pasted here.
 #include <gtest/gtest.h>
 
 #include <cmath>

@@ -52,7 +52,8 @@ struct SyntheticRaster {
   std::function<double(int, int, int)> imaginary = [](int, int, int) { return 0.0; };
 };
 
-// Writes `spec` to `path` with GDAL (through a MEM dataset and CreateCopy, as drivers like PNG need).
+// Writes `spec` to `path` with GDAL (through a MEM dataset and CreateCopy, as drivers like PNG
+// need).
 inline void write_raster(const std::string& path, const SyntheticRaster& spec) {
   GDALAllRegister();
   GDALDriver* memory = GetGDALDriverManager()->GetDriverByName("MEM");
