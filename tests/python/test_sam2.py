@@ -13,7 +13,6 @@ import importlib.util
 import io
 import json
 import os
-import struct
 import sys
 import types
 import unittest
@@ -28,23 +27,7 @@ import torch.nn.functional as F  # noqa: E402
 from terrascope_ref import sam2  # noqa: E402
 from terrascope_ref.hf_sam2_names import hf_to_release  # noqa: E402
 
-try:
-    from terrascope_ref.safetensors_io import load_file
-except ImportError:  # the project's reader is written in parallel; a minimal one until it lands
-    def load_file(path):
-        with open(path, "rb") as f:
-            raw = f.read()
-        (n,) = struct.unpack("<Q", raw[:8])
-        header = json.loads(raw[8:8 + n])
-        out = {}
-        for name, info in header.items():
-            if name == "__metadata__":
-                continue
-            assert info["dtype"] == "F32", f"{path}: {name}: only F32 expected"
-            begin, end = info["data_offsets"]
-            data = bytearray(raw[8 + n + begin:8 + n + end])
-            out[name] = torch.frombuffer(data, dtype=torch.float32).reshape(info["shape"])
-        return out
+from terrascope_ref.safetensors_io import load_file  # noqa: E402
 
 SHARED_DATA = os.environ.get("TERRASCOPE_SHARED_DATA",
                              os.path.normpath(os.path.join(ROOT, "..", "shared", "data")))
@@ -189,6 +172,25 @@ class Sam2Shapes(unittest.TestCase):
             feat0, hr0b, hr1b = model.encode_image(image)
         self.assertTrue(torch.equal(hr0, hr0b) and torch.equal(hr1, hr1b))
         self.assertGreater((feat - feat0).abs().max().item(), 1e-3)
+
+
+    def test_bf16_module_runs_in_bf16(self):
+        # the exporter may write bf16 bundles; torch 1.13 on CPU needs fp32 transposed convs
+        cfg = sam2.Sam2Config.tiny()
+        model = randomized(sam2.GroundingEncoder(cfg), 8)
+        image = torch.randn(1, 3, cfg.image_size, cfg.image_size)
+        lang = torch.randn(1, cfg.d_model)
+        half = sam2.GroundingEncoder(cfg)
+        half.load_state_dict(model.state_dict())
+        half = half.to(torch.bfloat16).eval()
+        with torch.no_grad():
+            want, _, _ = model.decode(*model.encode_image(image), lang)
+            feats = half.encode_image(image.bfloat16())
+            got, iou, score = half.decode(*feats, lang.bfloat16())
+        for t in feats + (got, iou, score):
+            self.assertEqual(t.dtype, torch.bfloat16)
+        self.assertLess((got.float() - want).abs().max().item(),
+                        0.1 * want.abs().max().item() + 0.01)
 
 
 class Sam2LanguagePrompt(unittest.TestCase):
@@ -336,6 +338,23 @@ def _release_runtime():
             torch.backends.cuda.sdp_kernel = saved_kernel
 
 
+@contextlib.contextmanager
+def _no_weight_init(release_module):
+    """Build big models fast: parameter initialisers do nothing (only names and shapes are used)."""
+    names = ("kaiming_uniform_", "uniform_", "normal_", "trunc_normal_")
+    saved = {n: getattr(torch.nn.init, n) for n in names}
+    saved_release = release_module.trunc_normal_
+    for n in names:
+        setattr(torch.nn.init, n, lambda t, *args, **kwargs: t)
+    release_module.trunc_normal_ = lambda t, *args, **kwargs: t
+    try:
+        yield
+    finally:
+        for n, f in saved.items():
+            setattr(torch.nn.init, n, f)
+        release_module.trunc_normal_ = saved_release
+
+
 class _CpuFrames:
     """Frames for the release's inference state: it calls `.cuda()` on each frame."""
 
@@ -413,6 +432,17 @@ class Sam2ReleaseOracle(unittest.TestCase):
                          "sam_prompt_encoder.mask_downscaling.")
         missing = [k for k in self.load_result.missing_keys if not k.startswith(not_inference)]
         self.assertEqual(missing, [])
+
+    def test_release_hiera_large_checkpoint_names_and_shapes(self):
+        # the release's own SAM2() (Hiera-L, 1024) against our defaults: a real checkpoint's
+        # `grounding_encoder.sam2_model.*` tensors load into ours with no missing key
+        with _no_weight_init(self.rel):
+            release = {k: tuple(v.shape) for k, v in self.rel.SAM2().state_dict().items()}
+            ours = {k: tuple(v.shape) for k, v in sam2.GroundingEncoder().state_dict().items()}
+        self.assertEqual(len(ours), 733)
+        for name, shape in ours.items():
+            self.assertIn(name, release)
+            self.assertEqual(release[name], shape, name)
 
     def test_language_path_matches_release(self):
         s, c = self.cfg.image_size, self.cfg.d_model

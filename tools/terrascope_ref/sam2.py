@@ -294,7 +294,8 @@ class Hiera(nn.Module):
         self.blocks = nn.ModuleList(blocks)
 
     def _pos_embed(self, h: int, w: int) -> Tensor:
-        pos = F.interpolate(self.pos_embed, size=(h, w), mode="bicubic", align_corners=False)
+        pos = F.interpolate(self.pos_embed.float(), size=(h, w), mode="bicubic",
+                            align_corners=False).to(self.pos_embed.dtype)
         win = self.pos_embed_window
         pos = pos + win.tile([1, 1, h // win.shape[2], w // win.shape[3]])
         return pos.permute(0, 2, 3, 1)
@@ -342,7 +343,9 @@ class FpnNeck(nn.Module):
             i = n - j
             lateral = conv(xs[i])
             if i in self.top_down_levels and j > 0:
-                prev = lateral + F.interpolate(prev.float(), scale_factor=2.0, mode=self.interp_mode)
+                # release: interpolated in fp32 (no bf16 nearest upsampling in older torch)
+                top_down = F.interpolate(prev.float(), scale_factor=2.0, mode=self.interp_mode)
+                prev = lateral + top_down.to(lateral.dtype)
             else:
                 prev = lateral
             out.insert(0, prev)
@@ -376,7 +379,8 @@ class PositionEmbeddingRandom(nn.Module):
 
     def encode(self, coords: Tensor) -> Tensor:
         """coords in [0,1], [..., 2] as (x, y) -> [..., 2*num_pos_feats] (sin, cos)."""
-        coords = (2.0 * coords - 1.0) @ self.positional_encoding_gaussian_matrix
+        matrix = self.positional_encoding_gaussian_matrix
+        coords = (2.0 * coords.to(matrix.dtype) - 1.0) @ matrix
         coords = 2.0 * math.pi * coords
         return torch.cat([torch.sin(coords), torch.cos(coords)], dim=-1)
 
@@ -521,6 +525,19 @@ class TwoWayTransformer(nn.Module):
         return self.norm_final_attn(queries + attn), keys
 
 
+class UpscalingConv(nn.ConvTranspose2d):
+    """2x2 stride-2 transposed conv; in fp32 for other dtypes (torch 1.13 on CPU mis-dispatches
+    bf16 conv_transpose2d), result cast back."""
+
+    def forward(self, x: Tensor) -> Tensor:
+        if x.dtype == torch.float32:
+            return F.conv_transpose2d(x, self.weight, self.bias, stride=2)
+        bias = self.bias
+        if bias is not None:
+            bias = bias.float()
+        return F.conv_transpose2d(x.float(), self.weight.float(), bias, stride=2).to(x.dtype)
+
+
 class MaskDecoder(nn.Module):
     """SAM-2 mask decoder with high-resolution features and the object-score head
     (sam2.py `MaskDecoder`, `use_high_res_features=True`, `pred_obj_scores(_mlp)=True`)."""
@@ -534,10 +551,10 @@ class MaskDecoder(nn.Module):
         self.mask_tokens = nn.Embedding(self.num_mask_tokens, c)
         self.obj_score_token = nn.Embedding(1, c)
         self.output_upscaling = nn.Sequential(
-            nn.ConvTranspose2d(c, c // 4, kernel_size=2, stride=2),
+            UpscalingConv(c, c // 4, kernel_size=2, stride=2),
             LayerNorm2d(c // 4),
             nn.GELU(),
-            nn.ConvTranspose2d(c // 4, c // 8, kernel_size=2, stride=2),
+            UpscalingConv(c // 4, c // 8, kernel_size=2, stride=2),
             nn.GELU(),
         )
         self.conv_s0 = nn.Conv2d(c, c // 8, kernel_size=1)
@@ -551,10 +568,9 @@ class MaskDecoder(nn.Module):
 
     def _upscale(self, src: Tensor, hr0: Tensor, hr1: Tensor) -> Tensor:
         # output_upscaling's modules, with the high-res features added (release predict_masks)
-        x = self.output_upscaling[0](src) + hr1
-        x = self.output_upscaling[2](self.output_upscaling[1](x))
-        x = self.output_upscaling[3](x) + hr0
-        return self.output_upscaling[4](x)
+        up = self.output_upscaling
+        x = up[2](up[1](up[0](src) + hr1))
+        return up[4](up[3](x) + hr0)
 
     def forward(self, image: Tensor, image_pe: Tensor, sparse: Tensor, dense: Tensor, hr0: Tensor,
                 hr1: Tensor) -> Tuple[Tensor, Tensor, Tensor]:
@@ -601,6 +617,7 @@ class GroundingEncoder(nn.Module):
         super().__init__()
         cfg = cfg if cfg is not None else Sam2Config()
         self.config = cfg
+        self.hidden_dim = cfg.d_model  # the release's SAM2.hidden_dim: width of the language embedding
         self.sam2_model = Sam2Model(cfg)
         self.gate_object_score = cfg.gate_object_score
         self.no_obj_score = NO_OBJ_SCORE
