@@ -44,6 +44,7 @@ ENCODE_TEXTS = [
     "cafe\u0301 vs caf\u00e9",  # NFD and NFC spellings of café
     "A\u030a vs \u00c5",
     "nul\u0000byte and \u0085next line",
+    "mongolian\u180evowel separator, info\x1c\x1d\x1e\x1fseparators, IT'S it'\u017f",  # edges of \s and (?i)
     "unseenwordsxyzzy Qwertyuiop",
     "segmentation_mask_v2.tif {\"bands\": [4, 3, 2]}",
 ]

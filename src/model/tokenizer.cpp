@@ -194,16 +194,16 @@ class AddedTokenMatcher {
     std::size_t piece_start = 0;
     std::size_t at = 0;
     while (at < text.size()) {
-      const AddedToken* match = starts_[static_cast<uint8_t>(text[at])] ? longest_at(text, at)
-                                                                         : nullptr;
+      const AddedToken* match =
+          starts_[static_cast<uint8_t>(text[at])] ? longest_at(text, at) : nullptr;
       if (!match) {
         ++at;
         continue;
       }
       std::size_t start = at;
       std::size_t stop = at + match->content.size();
-      if (match->single_word && !(is_word_boundary_before(text, start) &&
-                                  is_word_boundary_after(text, stop))) {
+      if (match->single_word &&
+          !(is_word_boundary_before(text, start) && is_word_boundary_after(text, stop))) {
         at = stop;  // tokenizers' matcher also resumes after a rejected match
         continue;
       }
@@ -384,10 +384,12 @@ void Tokenizer::Impl::load_model(const json& model) {
   if (type != model.end() && !(type->is_string() && type->get<std::string>() == "BPE")) {
     fail(path, "unsupported model type " + type->dump() + " (only BPE)");
   }
-  if (flag(path, model, "byte_fallback", "model.")) fail(path, "model.byte_fallback is unsupported");
+  if (flag(path, model, "byte_fallback", "model."))
+    fail(path, "model.byte_fallback is unsupported");
   for (const char* key : {"continuing_subword_prefix", "end_of_word_suffix"}) {
     auto it = model.find(key);
-    if (it != model.end() && !it->is_null() && !(it->is_string() && it->get<std::string>().empty())) {
+    if (it != model.end() && !it->is_null() &&
+        !(it->is_string() && it->get<std::string>().empty())) {
       fail(path, std::string("model.") + key + " is unsupported");
     }
   }
@@ -488,7 +490,6 @@ void Tokenizer::Impl::load_added_tokens(const json& list) {
 }
 
 void Tokenizer::Impl::load_pipeline(const json& root) {
-
   auto decoder = root.find("decoder");
   if (decoder == root.end() || decoder->is_null() || type_of(*decoder) != "ByteLevel") {
     fail(path, "unsupported decoder (ByteLevel required)");
@@ -735,8 +736,12 @@ bool Tokenizer::is_added_token(int32_t id) const {
   return id >= 0 && id < vocab_size() && impl_->id_kind[id] == 2;
 }
 
-int32_t Tokenizer::vocab_size() const { return static_cast<int32_t>(impl_->token_text.size()); }
+int32_t Tokenizer::vocab_size() const {
+  return static_cast<int32_t>(impl_->token_text.size());
+}
 
-const std::string& Tokenizer::source_path() const { return impl_->path; }
+const std::string& Tokenizer::source_path() const {
+  return impl_->path;
+}
 
 }  // namespace terrascope

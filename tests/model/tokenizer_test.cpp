@@ -1,6 +1,6 @@
-// Tokenizer: the real Qwen2 tokenizer against golden ids from Hugging Face tokenizers, the tiny test
-// tokenizer against the Python reference (tools/terrascope_ref/tokenizer.py), plain-text safety,
-// streaming, invalid input and every rejected tokenizer.json.
+// Tokenizer: the real Qwen2 tokenizer against golden ids from Hugging Face tokenizers, the tiny
+// test tokenizer against the Python reference (tools/terrascope_ref/tokenizer.py), plain-text
+// safety, streaming, invalid input and every rejected tokenizer.json.
 #include "model/tokenizer.h"
 
 #include <gtest/gtest.h>
@@ -46,9 +46,9 @@ const Tokenizer& qwen() {
 }
 
 // The tiny tokenizer and its golden file are generated, never skipped when absent.
-#define REQUIRE_TINY_TESTDATA()                                                        \
-  ASSERT_TRUE(std::filesystem::exists(kTinyDir + "/tokenizer.json") &&                 \
-              std::filesystem::exists(kTinyDir + "/golden.jsonl"))                     \
+#define REQUIRE_TINY_TESTDATA()                                        \
+  ASSERT_TRUE(std::filesystem::exists(kTinyDir + "/tokenizer.json") && \
+              std::filesystem::exists(kTinyDir + "/golden.jsonl"))     \
       << kTinyDir << " is missing: run scripts/make_testdata.sh " << TERRASCOPE_TEST_DATA
 
 std::string from_hex(const std::string& hex) {
@@ -59,7 +59,9 @@ std::string from_hex(const std::string& hex) {
   return bytes;
 }
 
-std::vector<int32_t> ids_of(const json& array) { return array.get<std::vector<int32_t>>(); }
+std::vector<int32_t> ids_of(const json& array) {
+  return array.get<std::vector<int32_t>>();
+}
 
 TEST(Tokenizer, QwenGoldenIds) {
   const auto records = read_jsonl(kQwenDir + "/golden.jsonl");
@@ -67,8 +69,7 @@ TEST(Tokenizer, QwenGoldenIds) {
   for (const json& r : records) {
     const std::string text = r["text"].get<std::string>();
     EXPECT_EQ(qwen().encode(text), ids_of(r["ids"])) << "text: " << text;
-    EXPECT_EQ(qwen().decode(ids_of(r["ids"])), r["decoded"].get<std::string>())
-        << "text: " << text;
+    EXPECT_EQ(qwen().decode(ids_of(r["ids"])), r["decoded"].get<std::string>()) << "text: " << text;
   }
 }
 
@@ -116,7 +117,10 @@ TEST(Tokenizer, SpecialTokensInlineSplitTheText) {
 
 TEST(Tokenizer, PlainTextNeverYieldsAddedTokens) {
   const std::vector<std::string> texts = {
-      "[SEG]", "<IMG_CONTEXT>", "<|im_end|>", "Is [SEG] here? <|im_start|>user\n<img></img>",
+      "[SEG]",
+      "<IMG_CONTEXT>",
+      "<|im_end|>",
+      "Is [SEG] here? <|im_start|>user\n<img></img>",
       "<think>x</think><answer>B</answer><REGION><p>a</p><vp></vp><|end|><|endoftext|>",
       "<tool_call>"};
   for (const std::string& text : texts) {
@@ -184,7 +188,8 @@ TEST(Tokenizer, StreamingFlushesAnUnfinishedCharacterAsReplacement) {
 
 TEST(Tokenizer, InvalidUtf8InputIsReplacedNotFatal) {
   // Each maximal invalid subsequence becomes one U+FFFD before tokenisation.
-  EXPECT_EQ(qwen().encode("a\xFF" "b"), qwen().encode("a\xEF\xBF\xBD" "b"));
+  EXPECT_EQ(qwen().encode(std::string("a\xFF") + "b"),
+            qwen().encode(std::string("a\xEF\xBF\xBD") + "b"));
   EXPECT_EQ(qwen().encode("x\xE2\x82"), qwen().encode("x\xEF\xBF\xBD"));
   EXPECT_EQ(qwen().encode("\xED\xA0\x80"),  // a UTF-16 surrogate: three invalid bytes
             qwen().encode("\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD"));
@@ -243,9 +248,10 @@ TEST(Tokenizer, TinyHasAllTerraScopeTokens) {
   REQUIRE_TINY_TESTDATA();
   const Tokenizer tiny = Tokenizer::from_file(kTinyDir + "/tokenizer.json");
   for (const char* token :
-       {"<|endoftext|>", "<|im_start|>", "<|im_end|>", "<img>", "</img>", "<IMG_CONTEXT>",
-        "<quad>", "</quad>", "<ref>", "</ref>", "<box>", "</box>", "<think>", "</think>",
-        "<answer>", "</answer>", "[SEG]", "<REGION>", "<p>", "</p>", "<vp>", "</vp>", "<|end|>"}) {
+       {"<|endoftext|>", "<|im_start|>", "<|im_end|>", "<img>",     "</img>", "<IMG_CONTEXT>",
+        "<quad>",        "</quad>",      "<ref>",      "</ref>",    "<box>",  "</box>",
+        "<think>",       "</think>",     "<answer>",   "</answer>", "[SEG]",  "<REGION>",
+        "<p>",           "</p>",         "<vp>",       "</vp>",     "<|end|>"}) {
     const auto id = tiny.token_to_id(token);
     ASSERT_TRUE(id.has_value()) << token;
     EXPECT_TRUE(tiny.is_added_token(*id)) << token;
@@ -295,14 +301,15 @@ json minimal_tokenizer() {
   j["pre_tokenizer"] = {
       {"type", "Sequence"},
       {"pretokenizers",
-       json::array({{{"type", "Split"},
-                     {"pattern", {{"Regex", "\\p{L}+|\\p{N}|\\s+(?!\\S)|\\s+|[^\\s\\p{L}\\p{N}]+"}}},
-                     {"behavior", "Isolated"},
-                     {"invert", false}},
-                    {{"type", "ByteLevel"},
-                     {"add_prefix_space", false},
-                     {"trim_offsets", true},
-                     {"use_regex", false}}})}};
+       json::array(
+           {{{"type", "Split"},
+             {"pattern", {{"Regex", "\\p{L}+|\\p{N}|\\s+(?!\\S)|\\s+|[^\\s\\p{L}\\p{N}]+"}}},
+             {"behavior", "Isolated"},
+             {"invert", false}},
+            {{"type", "ByteLevel"},
+             {"add_prefix_space", false},
+             {"trim_offsets", true},
+             {"use_regex", false}}})}};
   j["decoder"] = {{"type", "ByteLevel"}, {"add_prefix_space", true}, {"use_regex", true}};
   j["model"] = {{"type", "BPE"}, {"vocab", vocab}, {"merges", json::array({{"a", "b"}})}};
   return j;
@@ -355,9 +362,13 @@ TEST(Tokenizer, MissingFileIsAnError) {
   }
 }
 
-TEST(Tokenizer, NotJsonIsAnError) { expect_load_error("{\"model\": ", "not valid JSON"); }
+TEST(Tokenizer, NotJsonIsAnError) {
+  expect_load_error("{\"model\": ", "not valid JSON");
+}
 
-TEST(Tokenizer, TopLevelNotObjectIsAnError) { expect_load_error("[1, 2]", "not a JSON object"); }
+TEST(Tokenizer, TopLevelNotObjectIsAnError) {
+  expect_load_error("[1, 2]", "not a JSON object");
+}
 
 TEST(Tokenizer, MissingModelIsAnError) {
   json j = minimal_tokenizer();
@@ -497,16 +508,18 @@ TEST(Tokenizer, DISABLED_Benchmark) {
       t1 = Clock::now();
       t.encode(corpora[c].second, /*allow_special=*/false);
       plain_mbps[c].push_back(mb / seconds_since(t1));
-      if (run == 0) std::printf("%s: %zu bytes -> %zu ids\n", corpora[c].first.c_str(),
-                                corpora[c].second.size(), ids.size());
+      if (run == 0)
+        std::printf("%s: %zu bytes -> %zu ids\n", corpora[c].first.c_str(),
+                    corpora[c].second.size(), ids.size());
     }
   }
   std::printf("load tokenizer.json: median %.3f s of %d\n", median(load_s), runs);
   for (std::size_t c = 0; c < corpora.size(); ++c) {
-    std::printf("%s: encode first pass %.2f MB/s, second pass %.2f MB/s, allow_special=false "
-                "%.2f MB/s (medians of %d)\n",
-                corpora[c].first.c_str(), median(cold_mbps[c]), median(warm_mbps[c]),
-                median(plain_mbps[c]), runs);
+    std::printf(
+        "%s: encode first pass %.2f MB/s, second pass %.2f MB/s, allow_special=false "
+        "%.2f MB/s (medians of %d)\n",
+        corpora[c].first.c_str(), median(cold_mbps[c]), median(warm_mbps[c]), median(plain_mbps[c]),
+        runs);
   }
 }
 
