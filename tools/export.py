@@ -94,7 +94,7 @@ def read_config(checkpoint_dir: str) -> TerraScopeConfig:
         raise ExportError(f"{path}: not a JSON object")
     try:
         return TerraScopeConfig.from_checkpoint_config(raw)
-    except (ValueError, TypeError, KeyError) as e:
+    except (ValueError, TypeError, KeyError, AttributeError) as e:
         raise ExportError(f"{path}: {e}") from e
 
 
@@ -314,6 +314,11 @@ def export_checkpoint(checkpoint_dir: str, out_dir: str, dtype: str = "fp32",
     if not os.path.isdir(checkpoint_dir):
         raise ExportError(f"{checkpoint_dir}: not a directory")
     cfg = read_config(checkpoint_dir)
+    if cfg.llm.rope_dynamic and cache_len > cfg.llm.max_position_embeddings:
+        raise ExportError(
+            f"{os.path.join(checkpoint_dir, 'config.json')}: dynamic RoPE scaling changes the "
+            f"frequencies past max_position_embeddings {cfg.llm.max_position_embeddings}; "
+            f"--cache-len {cache_len} is longer (not supported)")
     tokenizer_path = os.path.join(checkpoint_dir, TOKENIZER)
     check_tokens(tokenizer_path, cfg.llm.vocab_size)
     try:

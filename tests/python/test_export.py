@@ -244,6 +244,25 @@ class ExportErrorTest(unittest.TestCase):
         self.assertIn(os.path.join(ckpt, "config.json"), message)
         self.assertIn("llm_config", message)
 
+    def test_dynamic_rope_with_a_cache_past_max_positions(self):
+        ckpt = self.copy("dynrope")
+        path = os.path.join(ckpt, "config.json")
+        with open(path, "r", encoding="utf-8") as f:
+            config = json.load(f)
+        config["llm_config"]["rope_scaling"] = {"type": "dynamic", "factor": 2.0}
+        config["llm_config"]["max_position_embeddings"] = 32
+        with open(path, "w", encoding="utf-8") as f:
+            json.dump(config, f)
+        with self.assertRaises(export.ExportError) as ctx:
+            export.export_checkpoint(ckpt, os.path.join(ckpt, "out"), cache_len=48,
+                                     log=lambda m: None)
+        self.assertIn(path, str(ctx.exception))
+        self.assertIn("--cache-len 48", str(ctx.exception))
+        # Within max_position_embeddings dynamic RoPE is the default one: the export proceeds.
+        manifest = export.export_checkpoint(ckpt, os.path.join(ckpt, "out"), cache_len=32,
+                                            log=lambda m: None)
+        self.assertEqual(manifest["architecture"]["llm"]["cache_shape"][3], 32)
+
     def shard_of(self, ckpt, key):
         with open(os.path.join(ckpt, INDEX_NAME), "r", encoding="utf-8") as f:
             return os.path.join(ckpt, json.load(f)["weight_map"][key])

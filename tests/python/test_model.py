@@ -361,7 +361,8 @@ def release_8b_config():
             "architectures": ["Qwen2ForCausalLM"], "hidden_size": 3584, "intermediate_size": 18944,
             "num_hidden_layers": 28, "num_attention_heads": 28, "num_key_value_heads": 4,
             "rope_theta": 1000000.0, "rms_norm_eps": 1e-6, "vocab_size": 151685,
-            "tie_word_embeddings": False, "hidden_act": "silu", "rope_scaling": None,
+            "tie_word_embeddings": False, "hidden_act": "silu",
+            "rope_scaling": {"factor": 2.0, "rope_type": "dynamic", "type": "dynamic"},
             "use_sliding_window": False, "max_position_embeddings": 32768},
     }
 
@@ -378,6 +379,8 @@ class ConfigTest(unittest.TestCase):
         self.assertEqual(cfg.llm.num_key_value_heads, 4)
         self.assertEqual(cfg.llm.vocab_size, 151685)
         self.assertIsNone(cfg.sam)  # the release's SAM-2 is not described by config.json
+        self.assertTrue(cfg.llm.rope_dynamic)
+        self.assertEqual(cfg.llm.max_position_embeddings, 32768)
 
     def test_defaults_of_the_release_classes(self):
         d = release_8b_config()
@@ -394,7 +397,7 @@ class ConfigTest(unittest.TestCase):
         self.assertEqual(TerraScopeConfig.from_checkpoint_config(d).llm.rope_theta, 5e5)
 
     def test_unsupported_values_are_named(self):
-        for path, value, word in ((("llm_config", "rope_scaling"), {"type": "yarn"}, "rope"),
+        for path, value, word in ((("llm_config", "rope_scaling"), {"type": "yarn", "factor": 4.0}, "rope"),
                                   (("ps_version",), "v3", "ps_version"),
                                   (("llm_config", "architectures"), ["LlamaForCausalLM"],
                                    "LlamaForCausalLM"),

@@ -34,6 +34,11 @@ class Qwen2Config:
     rope_theta: float = 1000000.0
     rms_norm_eps: float = 1e-6
     tie_word_embeddings: bool = False
+    max_position_embeddings: int = 32768
+    # rope_scaling {"type": "dynamic"} (InternVL's Qwen2 llm_config, factor 2): transformers' dynamic
+    # NTK RoPE equals the default one for sequences up to max_position_embeddings, so it is
+    # supported with a cache no longer than that (the exporter checks).
+    rope_dynamic: bool = False
 
     def __post_init__(self):
         if self.head_dim == 0:
@@ -49,10 +54,12 @@ class Qwen2Config:
         rope = d.get("rope_parameters") or {}
         if "rope_theta" not in kwargs and "rope_theta" in rope:
             kwargs["rope_theta"] = rope["rope_theta"]
-        scaling = d.get("rope_scaling")
-        rope_type = rope.get("rope_type", "default") if isinstance(rope, dict) else "default"
-        if scaling or rope_type != "default":
-            raise ValueError(f"llm_config: rope scaling {scaling or rope} is not supported")
+        scaling = d.get("rope_scaling") or {}
+        kinds = {scaling.get("rope_type"), scaling.get("type"), rope.get("rope_type")} - {None}
+        if kinds - {"default", "dynamic"}:
+            raise ValueError(f"llm_config: rope scaling {scaling or rope} is not supported "
+                             "(default or dynamic only)")
+        kwargs["rope_dynamic"] = "dynamic" in kinds
         if d.get("use_sliding_window"):
             raise ValueError("llm_config: use_sliding_window=true is not supported")
         act = d.get("hidden_act", "silu")
@@ -69,7 +76,9 @@ class Qwen2Config:
         d["model_type"] = "qwen2"
         d["hidden_act"] = "silu"
         d["use_sliding_window"] = False
-        d["rope_scaling"] = None
+        del d["rope_dynamic"]
+        d["rope_scaling"] = {"type": "dynamic", "rope_type": "dynamic", "factor": 2.0} \
+            if self.rope_dynamic else None
         return d
 
     @staticmethod
@@ -211,7 +220,9 @@ class Qwen2ForCausalLM(nn.Module):
         Returns (logits [V] and final-norm hidden [D]) of the last position."""
         n = embeds.size(0)
         cache_len = cache.size(3)
-        positions = start.to(torch.int64) + torch.arange(n, device=embeds.device)
+        # `start` may live on the host or the device; positions follow the embeddings.
+        positions = start.to(device=embeds.device, dtype=torch.int64).reshape(1) + \
+            torch.arange(n, device=embeds.device)
         cos, sin = rope_cos_sin(positions, self.head_dim, self.rope_theta, embeds.dtype)
         key_positions = torch.arange(cache_len, device=embeds.device)
         # Query i sees cache slots 0..start+i; slots past the written range never enter.
