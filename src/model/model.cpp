@@ -1,0 +1,58 @@
+#include <torch/script.h>
+
+#include "model/device.h"
+#include "model/model_impl.h"
+
+namespace terrascope {
+
+const char* stop_reason_name(StopReason reason) {
+  switch (reason) {
+    case StopReason::kStopToken:
+      return "stop_token";
+    case StopReason::kMaxNewTokens:
+      return "max_new_tokens";
+    case StopReason::kMaxSegRounds:
+      return "max_seg_rounds";
+    case StopReason::kContextFull:
+      return "context_full";
+    case StopReason::kAborted:
+      return "aborted";
+  }
+  return "unknown";
+}
+
+Model::Model(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Model::~Model() = default;
+
+std::shared_ptr<const Model> Model::load(const std::string& bundle_dir,
+                                         const ModelOptions& options) {
+  const torch::Device device = parse_device(options.device);
+  const torch::ScalarType dtype = parse_dtype(options.dtype, device);
+  c10::InferenceMode guard;
+  auto impl = std::unique_ptr<Impl>(new Impl{load_bundle(bundle_dir, device, dtype), device, dtype});
+  return std::shared_ptr<const Model>(new Model(std::move(impl)));
+}
+
+AskParams Model::default_params() const {
+  const Manifest& m = impl_->bundle.manifest;
+  AskParams params;
+  params.policies = m.policies;
+  params.max_new_tokens = m.max_new_tokens;
+  params.max_seg_rounds = m.max_seg_rounds;
+  return params;
+}
+
+ModelInfo Model::info() const {
+  const Manifest& m = impl_->bundle.manifest;
+  ModelInfo info;
+  info.name = m.name;
+  info.device = impl_->device.str();
+  info.dtype = dtype_name(impl_->dtype);
+  info.tile_size = m.preprocess.tile_size;
+  info.tokens_per_tile = static_cast<int>(m.vision.tokens_per_tile);
+  info.max_tiles = m.preprocess.max_tiles;
+  info.cache_length = static_cast<int>(m.llm.cache_shape[3]);
+  return info;
+}
+
+}  // namespace terrascope
