@@ -139,15 +139,18 @@ class Qwen2Attention(nn.Module):
 
     def attend(self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor,
                bias: torch.Tensor) -> torch.Tensor:
-        """q [H, L, hd], k/v [KVH, S, hd], bias [L, S] additive mask -> [L, H*hd] through o_proj."""
-        if self.groups > 1:
-            k = k.repeat_interleave(self.groups, dim=0)
-            v = v.repeat_interleave(self.groups, dim=0)
-        scores = torch.matmul(q, k.transpose(1, 2)) * self.scale + bias
+        """q [H, L, hd], k/v [KVH, S, hd], bias [L, S] additive mask -> [L, D] through o_proj.
+        Query head h uses KV head h // groups (transformers' repeat_kv); the groups are folded into
+        the query rows instead of repeating K/V, so the static cache is never copied."""
+        n = q.size(1)
+        s = k.size(1)
+        q = q.reshape(self.num_kv_heads, self.groups * n, self.head_dim)
+        scores = torch.matmul(q, k.transpose(1, 2)) * self.scale
+        scores = scores.reshape(self.num_kv_heads, self.groups, n, s) + bias
         probs = F.softmax(scores, dim=-1, dtype=torch.float32).to(q.dtype)
-        out = torch.matmul(probs, v)  # [H, L, hd]
-        out = out.transpose(0, 1).reshape(q.size(1), self.num_heads * self.head_dim)
-        return self.o_proj(out)
+        out = torch.matmul(probs.reshape(self.num_kv_heads, self.groups * n, s), v)
+        out = out.reshape(self.num_heads, n, self.head_dim).transpose(0, 1)
+        return self.o_proj(out.reshape(n, self.num_heads * self.head_dim))
 
 
 class Qwen2MLP(nn.Module):
