@@ -21,7 +21,8 @@ constexpr const char* kSideFileSuffixes[] = {".aux.xml", "-journal", "-wal", "-s
 
 std::string unique_temp_path(const fs::path& destination) {
   static std::atomic<unsigned> counter{0};
-  const fs::path dir = destination.parent_path().empty() ? fs::path(".") : destination.parent_path();
+  const fs::path dir =
+      destination.parent_path().empty() ? fs::path(".") : destination.parent_path();
   const std::string name = "." + destination.stem().string() + ".tmp-" +
                            std::to_string(::getpid()) + "-" + std::to_string(counter++) +
                            destination.extension().string();
@@ -46,8 +47,8 @@ AtomicFile::AtomicFile(std::string destination) : destination_(std::move(destina
   std::error_code ec;
   const fs::file_status status = fs::status(dir, ec);
   if (ec && ec != std::errc::no_such_file_or_directory) {
-    throw Error(destination_, "output directory " + dir.string() + " cannot be used (" +
-                                  ec.message() + ")");
+    throw Error(destination_,
+                "output directory " + dir.string() + " cannot be used (" + ec.message() + ")");
   }
   if (!fs::exists(status)) {
     throw Error(destination_, "output directory " + dir.string() + " does not exist");

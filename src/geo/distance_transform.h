@@ -1,7 +1,7 @@
-// Exact Euclidean distance transform on a grid with rectangular pixels (Felzenszwalb & Huttenlocher,
-// "Distance Transforms of Sampled Functions", 2012: two passes of the 1-D lower envelope of
-// parabolas). OpenCV's distanceTransform assumes square pixels; lat/lon grids are not square in
-// metres, hence this one.
+// Exact Euclidean distance transform on a grid with rectangular pixels (Felzenszwalb &
+// Huttenlocher, "Distance Transforms of Sampled Functions", 2012: two passes of the 1-D lower
+// envelope of parabolas). OpenCV's distanceTransform assumes square pixels; lat/lon grids are not
+// square in metres, hence this one.
 #pragma once
 
 #include <cstdint>

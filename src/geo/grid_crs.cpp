@@ -17,7 +17,7 @@ void pixel_to_map(const RasterGrid& grid, double col, double row, double* x, dou
 }
 
 std::unique_ptr<OGRSpatialReference> grid_spatial_reference(const RasterGrid& grid,
-                                                             const std::string& subject) {
+                                                            const std::string& subject) {
   auto srs = std::make_unique<OGRSpatialReference>();
   CPLErrorHandlerPusher quiet(CPLQuietErrorHandler);
   if (srs->importFromWkt(grid.crs_wkt.c_str()) != OGRERR_NONE) {

@@ -22,7 +22,7 @@ void pixel_to_map(const RasterGrid& grid, double col, double row, double* x, dou
 // that order whatever the CRS definition says. Throws terrascope::Error naming `subject` when the
 // WKT does not parse.
 std::unique_ptr<OGRSpatialReference> grid_spatial_reference(const RasterGrid& grid,
-                                                             const std::string& subject);
+                                                            const std::string& subject);
 
 // WGS 84 geographic (EPSG:4326) with longitude first (RFC 7946 order), not EPSG's lat, lon.
 std::unique_ptr<OGRSpatialReference> wgs84_lon_lat();

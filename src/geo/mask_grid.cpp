@@ -24,8 +24,8 @@ void check_binary_image(const GrayImage& image, const std::string& what,
   if (image.pixels.size() != static_cast<size_t>(image.width) * image.height) {
     throw Error(subject, what + " holds " + std::to_string(image.pixels.size()) +
                              " pixels, its size " + size_text(image.width, image.height) +
-                             " needs " + std::to_string(static_cast<size_t>(image.width) *
-                                                        image.height));
+                             " needs " +
+                             std::to_string(static_cast<size_t>(image.width) * image.height));
   }
   for (size_t i = 0; i < image.pixels.size(); ++i) {
     if (image.pixels[i] > 1) {

@@ -19,8 +19,8 @@ namespace {
 constexpr const char* kSubject = "mask";
 
 struct Ellipsoid {
-  double semi_major = 0;      // metres
-  double eccentricity2 = 0;   // e^2
+  double semi_major = 0;        // metres
+  double eccentricity2 = 0;     // e^2
   double radians_per_unit = 0;  // of the CRS's angular unit
 };
 
@@ -39,7 +39,8 @@ Ellipsoid ellipsoid_of(const OGRSpatialReference& crs) {
 }
 
 // Antiderivative of cos(phi) / (1 - e^2 sin^2 phi)^2 in phi: the area between the equator and
-// latitude phi of a lune one radian wide, divided by a^2 (1 - e^2) (the authalic-latitude integral).
+// latitude phi of a lune one radian wide, divided by a^2 (1 - e^2) (the authalic-latitude
+// integral).
 double authalic_integral(double phi, double e2) {
   const double s = std::sin(phi);
   if (e2 < 1e-15) return s;
@@ -123,7 +124,8 @@ void pixel_steps_m(const RasterGrid& grid, const OGRSpatialReference& crs, doubl
   const double phi = latitude_radians(y, ellipsoid);
   const double w = 1.0 - ellipsoid.eccentricity2 * std::sin(phi) * std::sin(phi);
   const double prime_vertical = ellipsoid.semi_major / std::sqrt(w);
-  const double meridional = ellipsoid.semi_major * (1.0 - ellipsoid.eccentricity2) / (w * std::sqrt(w));
+  const double meridional =
+      ellipsoid.semi_major * (1.0 - ellipsoid.eccentricity2) / (w * std::sqrt(w));
   const double east_per_unit = prime_vertical * std::cos(phi) * ellipsoid.radians_per_unit;
   const double north_per_unit = meridional * ellipsoid.radians_per_unit;
   *column_step = std::hypot(gt[1] * east_per_unit, gt[4] * north_per_unit);
@@ -193,9 +195,9 @@ MaskMeasurements measure_mask(const RasterGrid& grid, const GrayImage& mask,
       box.row_max = std::max(box.row_max, row);
     }
   }
-  m.valid_share = m.valid_pixel_count > 0
-                      ? static_cast<double>(m.pixel_count) / static_cast<double>(m.valid_pixel_count)
-                      : 0.0;
+  m.valid_share = m.valid_pixel_count > 0 ? static_cast<double>(m.pixel_count) /
+                                                static_cast<double>(m.valid_pixel_count)
+                                          : 0.0;
 
   const bool georeferenced = geo::is_georeferenced(grid);
   std::unique_ptr<OGRSpatialReference> crs;
@@ -279,8 +281,10 @@ void to_json(nlohmann::json& json, const MaskMeasurements& m) {
   if (m.centroid_lonlat) json["centroid_lonlat"] = {m.centroid_lonlat->lon, m.centroid_lonlat->lat};
   if (m.bbox_pixels) {
     const PixelBox& b = *m.bbox_pixels;
-    json["bbox_pixels"] = {{"col_min", b.col_min}, {"row_min", b.row_min},
-                           {"col_max", b.col_max}, {"row_max", b.row_max}};
+    json["bbox_pixels"] = {{"col_min", b.col_min},
+                           {"row_min", b.row_min},
+                           {"col_max", b.col_max},
+                           {"row_max", b.row_max}};
   }
   if (m.bbox_lonlat) {
     const LonLatBox& b = *m.bbox_lonlat;

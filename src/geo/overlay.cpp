@@ -13,10 +13,9 @@ namespace terrascope {
 namespace {
 
 // Ten distinct colours (RGB), readable on dark and light scenes.
-constexpr uint8_t kPalette[10][3] = {{230, 25, 75},  {60, 180, 75},  {0, 130, 200},
-                                     {255, 225, 25}, {245, 130, 48}, {145, 30, 180},
-                                     {70, 240, 240}, {240, 50, 230}, {210, 245, 60},
-                                     {250, 190, 212}};
+constexpr uint8_t kPalette[10][3] = {{230, 25, 75},  {60, 180, 75},  {0, 130, 200},  {255, 225, 25},
+                                     {245, 130, 48}, {145, 30, 180}, {70, 240, 240}, {240, 50, 230},
+                                     {210, 245, 60}, {250, 190, 212}};
 
 constexpr int kFont = cv::FONT_HERSHEY_SIMPLEX;
 constexpr double kFontScale = 0.5;
@@ -37,7 +36,9 @@ std::string printable_ascii(const std::string& text) {
   return out;
 }
 
-cv::Scalar bgr(const std::array<uint8_t, 3>& rgb) { return cv::Scalar(rgb[2], rgb[1], rgb[0]); }
+cv::Scalar bgr(const std::array<uint8_t, 3>& rgb) {
+  return cv::Scalar(rgb[2], rgb[1], rgb[0]);
+}
 
 void check_scene(const RgbImage& scene, const std::string& path) {
   if (scene.width <= 0 || scene.height <= 0) {
@@ -92,9 +93,9 @@ void write_overlay_png(const std::string& path, const RgbImage& scene,
     geo::check_binary_image(masks[i].mask, what, path);
     if (!geo::same_shape(masks[i].mask.width, masks[i].mask.height, scene.width, scene.height)) {
       throw Error(path, what + " " + std::to_string(masks[i].mask.width) + "x" +
-                            std::to_string(masks[i].mask.height) + " does not have the shape of the " +
-                            std::to_string(scene.width) + "x" + std::to_string(scene.height) +
-                            " scene");
+                            std::to_string(masks[i].mask.height) +
+                            " does not have the shape of the " + std::to_string(scene.width) + "x" +
+                            std::to_string(scene.height) + " scene");
     }
     fitted.push_back(geo::resize_nearest(masks[i].mask, scene.width, scene.height));
     labels.push_back(printable_ascii(masks[i].label));
@@ -103,7 +104,8 @@ void write_overlay_png(const std::string& path, const RgbImage& scene,
     legend_width = std::max(legend_width, 3 * kMargin + kSwatch + text.width);
   }
 
-  const int legend_height = masks.empty() ? 0 : kMargin + kLegendRow * static_cast<int>(masks.size());
+  const int legend_height =
+      masks.empty() ? 0 : kMargin + kLegendRow * static_cast<int>(masks.size());
   cv::Mat canvas(scene.height + legend_height, std::max(scene.width, legend_width), CV_8UC3,
                  cv::Scalar(32, 32, 32));
   const cv::Mat rgb(scene.height, scene.width, CV_8UC3, const_cast<uint8_t*>(scene.pixels.data()));

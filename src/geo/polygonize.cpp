@@ -8,7 +8,7 @@
 #include <memory>
 
 #include "geo/atomic_file.h"
-#include "geo/gdal_errors.h"
+#include "geo/gdal_dataset.h"
 #include "geo/grid_crs.h"
 #include "geo/mask_grid.h"
 #include "terrascope/error.h"
@@ -37,40 +37,43 @@ GDALDatasetUniquePtr mask_raster(const RasterGrid& grid, const GrayImage& on_gri
   }
   std::vector<uint8_t> ones(on_grid.pixels.size());
   for (size_t i = 0; i < ones.size(); ++i) ones[i] = on_grid.pixels[i] == 1 ? 1 : 0;
-  CPLErr status = raster->GetRasterBand(1)->RasterIO(GF_Write, 0, 0, grid.width, grid.height,
-                                                     ones.data(), grid.width, grid.height,
-                                                     GDT_Byte, 0, 0, nullptr);
+  CPLErr status =
+      raster->GetRasterBand(1)->RasterIO(GF_Write, 0, 0, grid.width, grid.height, ones.data(),
+                                         grid.width, grid.height, GDT_Byte, 0, 0, nullptr);
   if (status != CE_None) throw Error("mask", "cannot fill the in-memory raster");
   return raster;
 }
 
 OGRLayer* create_layer(GDALDataset& dataset, OGRSpatialReference* srs, bool rfc7946,
-                       bool georeferenced, const std::string& path) {
+                       bool georeferenced, const std::string& path,
+                       const geo::GdalErrorCapture& gdal_errors) {
   CPLStringList options;
   if (rfc7946) options.SetNameValue("RFC7946", "YES");
   if (!georeferenced) options.SetNameValue("DESCRIPTION", kPixelDescription);
   OGRLayer* layer = dataset.CreateLayer(kLayerName, srs, wkbPolygon, options.List());
   if (layer == nullptr) {
-    throw Error(path, "cannot create the polygon layer (" + geo::gdal_last_error() + ")");
+    throw Error(path, "cannot create the polygon layer (" + gdal_errors.last_message() + ")");
   }
   OGRFieldDefn value("value", OFTInteger);
   if (layer->CreateField(&value) != OGRERR_NONE) {
-    throw Error(path, "cannot create the value field (" + geo::gdal_last_error() + ")");
+    throw Error(path, "cannot create the value field (" + gdal_errors.last_message() + ")");
   }
   return layer;
 }
 
-void polygonize_into(GDALRasterBand& band, OGRLayer& layer, const std::string& path) {
+void polygonize_into(GDALRasterBand& band, OGRLayer& layer, const std::string& path,
+                     const geo::GdalErrorCapture& gdal_errors) {
   // The band is its own mask: only the 1-pixels become polygons. Default 4-connectivity.
   if (GDALPolygonize(&band, &band, &layer, 0, nullptr, nullptr, nullptr) != CE_None) {
-    throw Error(path, "polygonize failed (" + geo::gdal_last_error() + ")");
+    throw Error(path, "polygonize failed (" + gdal_errors.last_message() + ")");
   }
 }
 
 // Copies polygons from the scene CRS into the WGS 84 lon/lat layer. Long straight edges (merged
 // pixel sides) are densified first to a few pixels, so that they follow the projection's curvature.
 void copy_to_wgs84(OGRLayer& source, OGRLayer& target, const RasterGrid& grid,
-                   const OGRSpatialReference& scene_crs, const std::string& path) {
+                   const OGRSpatialReference& scene_crs, const std::string& path,
+                   const geo::GdalErrorCapture& gdal_errors) {
   const auto transform = geo::to_wgs84_lon_lat(scene_crs, path);
   const auto& gt = grid.geotransform;
   const double pixel_side = std::min(std::hypot(gt[1], gt[4]), std::hypot(gt[2], gt[5]));
@@ -81,13 +84,14 @@ void copy_to_wgs84(OGRLayer& source, OGRLayer& target, const RasterGrid& grid,
     std::unique_ptr<OGRGeometry> copy(geometry->clone());
     copy->segmentize(8 * pixel_side);
     if (copy->transform(transform.get()) != OGRERR_NONE) {
-      throw Error(path, "cannot transform a polygon to EPSG:4326 (" + geo::gdal_last_error() + ")");
+      throw Error(path,
+                  "cannot transform a polygon to EPSG:4326 (" + gdal_errors.last_message() + ")");
     }
     OGRFeature out(target.GetLayerDefn());
     out.SetField("value", feature->GetFieldAsInteger("value"));
     out.SetGeometryDirectly(copy.release());
     if (target.CreateFeature(&out) != OGRERR_NONE) {
-      throw Error(path, "cannot write a polygon (" + geo::gdal_last_error() + ")");
+      throw Error(path, "cannot write a polygon (" + gdal_errors.last_message() + ")");
     }
   }
 }
@@ -96,9 +100,8 @@ PolygonsWritten write_polygons(const std::string& path, const RasterGrid& grid,
                                const GrayImage& mask, const GrayImage* validity, Target target) {
   const GrayImage on_grid = geo::mask_on_grid(grid, mask, validity, path);
   geo::AtomicFile file(path);
-  geo::register_gdal_drivers();
-  CPLErrorHandlerPusher quiet(CPLQuietErrorHandler);
-  CPLErrorReset();
+  geo::ensure_gdal_registered();
+  geo::GdalErrorCapture gdal_errors;
 
   PolygonsWritten written;
   written.georeferenced = geo::is_georeferenced(grid);
@@ -111,29 +114,34 @@ PolygonsWritten write_polygons(const std::string& path, const RasterGrid& grid,
   if (driver == nullptr) throw Error(path, std::string("GDAL has no ") + driver_name + " driver");
   GDALDatasetUniquePtr vectors(
       driver->Create(file.temp_path().c_str(), 0, 0, 0, GDT_Unknown, nullptr));
-  if (!vectors) throw Error(path, "cannot create the file (" + geo::gdal_last_error() + ")");
+  if (!vectors) throw Error(path, "cannot create the file (" + gdal_errors.last_message() + ")");
 
   OGRLayer* layer = nullptr;
   if (target == Target::kGeoJsonWgs84 && written.georeferenced) {
     const auto wgs84 = geo::wgs84_lon_lat();
-    layer = create_layer(*vectors, wgs84.get(), true, true, path);
+    layer = create_layer(*vectors, wgs84.get(), true, true, path, gdal_errors);
     GDALDriver* memory = GetGDALDriverManager()->GetDriverByName("Memory");
     GDALDatasetUniquePtr scratch(memory->Create("", 0, 0, 0, GDT_Unknown, nullptr));
-    OGRLayer* scene_layer = create_layer(*scratch, scene_crs.get(), false, true, path);
-    polygonize_into(*raster->GetRasterBand(1), *scene_layer, path);
-    copy_to_wgs84(*scene_layer, *layer, grid, *scene_crs, path);
+    OGRLayer* scene_layer = create_layer(*scratch, scene_crs.get(), false, true, path, gdal_errors);
+    polygonize_into(*raster->GetRasterBand(1), *scene_layer, path, gdal_errors);
+    copy_to_wgs84(*scene_layer, *layer, grid, *scene_crs, path, gdal_errors);
   } else {
     // GeoPackage in the scene CRS, or either format in pixel coordinates.
-    layer = create_layer(*vectors, scene_crs.get(), false, written.georeferenced, path);
+    layer =
+        create_layer(*vectors, scene_crs.get(), false, written.georeferenced, path, gdal_errors);
     const bool transaction = vectors->StartTransaction() == OGRERR_NONE;
-    polygonize_into(*raster->GetRasterBand(1), *layer, path);
+    polygonize_into(*raster->GetRasterBand(1), *layer, path, gdal_errors);
     if (transaction && vectors->CommitTransaction() != OGRERR_NONE) {
-      throw Error(path, "cannot commit the polygons (" + geo::gdal_last_error() + ")");
+      throw Error(path, "cannot commit the polygons (" + gdal_errors.last_message() + ")");
     }
   }
   written.polygon_count = static_cast<int>(layer->GetFeatureCount());
-  if (!geo::close_dataset_ok(vectors.release())) {
-    throw Error(path, "cannot finish the file (" + geo::gdal_last_error() + ")");
+  // Closing writes what the driver buffers (GeoJSON's tail, SQLite pages); a failure there must not
+  // be committed.
+  CPLErrorReset();
+  GDALClose(vectors.release());
+  if (CPLGetLastErrorType() >= CE_Failure) {
+    throw Error(path, "cannot finish the file (" + gdal_errors.last_message() + ")");
   }
   file.commit();
   return written;
