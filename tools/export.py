@@ -4,8 +4,8 @@
   /usr/bin/python3 tools/export.py --checkpoint DIR --out BUNDLE [--dtype bf16|fp16|fp32]
                                    [--cache-len N] [--name NAME] [--source TEXT]
 
-DIR holds config.json (Sa2VAChatConfig layout), tokenizer.json and the weights as model.safetensors or
-shards with model.safetensors.index.json. Weights are read tensor by tensor into a model built
+DIR holds config.json (Sa2VAChatConfig layout), tokenizer.json and the weights as model.safetensors
+or shards with model.safetensors.index.json. Weights are read tensor by tensor into a model built
 directly in the target dtype, so the 8B release needs about its bf16 size in RAM; no GPU is used.
 Every problem is reported as one line naming the file and what is wrong (exit status 1).
 """
@@ -128,7 +128,8 @@ def check_tokens(path: str, vocab_size: int) -> None:
 def load_weights(model: nn.Module, ckpt: Checkpoint, tied: List[str],
                  log: Callable[[str], None]) -> None:
     """Copies every inference tensor of `model` from the checkpoint (strict: a missing tensor or a
-    shape mismatch is an error); checkpoint tensors the model does not use are reported, not loaded."""
+    shape mismatch is an error); checkpoint tensors the model does not use are reported, not
+    loaded."""
     where = os.path.join(ckpt.directory, INDEX_NAME) \
         if os.path.exists(os.path.join(ckpt.directory, INDEX_NAME)) else ckpt.directory
     targets = model.state_dict(keep_vars=True)
@@ -221,7 +222,8 @@ def scripted_modules(model: TerraScope) -> Dict[str, torch.jit.ScriptModule]:
         "llm": export_modules.script(export_modules.LlmModule(model.language_model)),
         "seg_proj": export_modules.script(export_modules.SegProjModule(model)),
     }
-    for name, cls in (("sam_encoder", sam2.SamEncoderModule), ("sam_decoder", sam2.SamDecoderModule)):
+    for name, cls in (("sam_encoder", sam2.SamEncoderModule),
+                      ("sam_decoder", sam2.SamDecoderModule)):
         wrapper = cls(model.grounding_encoder).eval()
         try:
             modules[name] = torch.jit.script(wrapper)

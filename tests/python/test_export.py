@@ -1,6 +1,7 @@
-"""tools/export.py: a tiny checkpoint in the released layout (sharded safetensors + index, config.json,
-tokenizer.json) -> bundle; the scripted modules equal the eager reference; the manifest's hashes and
-shapes are those of the files; bad checkpoints give errors that name the file and the key.
+"""tools/export.py: a tiny checkpoint in the released layout (sharded safetensors + index,
+config.json, tokenizer.json) -> bundle; the scripted modules equal the eager reference; the
+manifest's hashes and shapes are those of the files; bad checkpoints give errors that name the
+file and the key.
 
 Run from tests/python: /usr/bin/python3 -m unittest test_export
 """
@@ -88,8 +89,9 @@ class TinyExportTest(unittest.TestCase):
 
     def test_manifest_hashes_match_the_files(self):
         on_disk = sorted(os.listdir(self.bundle))
-        self.assertEqual(on_disk, sorted(["terrascope.json", "tokenizer.json", "vision.pt", "llm.pt",
-                                          "seg_proj.pt", "sam_encoder.pt", "sam_decoder.pt"]))
+        self.assertEqual(on_disk, sorted(["terrascope.json", "tokenizer.json", "vision.pt",
+                                          "llm.pt", "seg_proj.pt", "sam_encoder.pt",
+                                          "sam_decoder.pt"]))
         for key, entry in self.manifest["modules"].items():
             self.assertEqual(entry["sha256"], sha256(os.path.join(self.bundle, entry["file"])), key)
         tok = self.manifest["tokenizer"]

@@ -247,7 +247,8 @@ def hf_internvl_to_release(weights, num_layers):
 
 
 class InternVisionOracleTest(unittest.TestCase):
-    """transformers' InternVL vision tower + pixel shuffle + projector (hf_oracles/internvl_vision)."""
+    """transformers' InternVL vision tower + pixel shuffle + projector
+    (hf_oracles/internvl_vision)."""
 
     @classmethod
     def setUpClass(cls):
@@ -293,7 +294,8 @@ class InternVisionOracleTest(unittest.TestCase):
 class PixelShuffleTest(unittest.TestCase):
     def test_token_order_and_channel_layout(self):
         # x[0, r, c, :] = [100 r + c]: after the v2 shuffle token (i, j) of the 2x2 output grid
-        # holds rows 2i, 2i+1 and columns 2j, 2j+1 in the order (2i,2j) (2i,2j+1) (2i+1,2j) (2i+1,2j+1).
+        # holds rows 2i, 2i+1 and columns 2j, 2j+1 in the order
+        # (2i,2j) (2i,2j+1) (2i+1,2j) (2i+1,2j+1).
         rows = torch.arange(4).reshape(4, 1) * 100 + torch.arange(4).reshape(1, 4)
         x = rows.reshape(1, 4, 4, 1).float()
         out = pixel_shuffle(x, 0.5, "v2")
@@ -397,7 +399,8 @@ class ConfigTest(unittest.TestCase):
         self.assertEqual(TerraScopeConfig.from_checkpoint_config(d).llm.rope_theta, 5e5)
 
     def test_unsupported_values_are_named(self):
-        for path, value, word in ((("llm_config", "rope_scaling"), {"type": "yarn", "factor": 4.0}, "rope"),
+        yarn = {"type": "yarn", "factor": 4.0}
+        for path, value, word in ((("llm_config", "rope_scaling"), yarn, "rope"),
                                   (("ps_version",), "v3", "ps_version"),
                                   (("llm_config", "architectures"), ["LlamaForCausalLM"],
                                    "LlamaForCausalLM"),

@@ -1,14 +1,15 @@
 """InternViT vision encoder (InternVL's `InternVisionModel`), parameter names as the release.
 
 Release reference: projects/terrascope/hf/models/modeling_intern_vit.py. TerraScope-8B uses
-InternViT-300M-448px-V2.5: 24 pre-LN blocks, hidden 1024, LayerNorm, LayerScale (ls1, ls2), fused qkv
-with bias, no qk-norm, exact-erf GELU MLP, no final norm after the last block.
+InternViT-300M-448px-V2.5: 24 pre-LN blocks, hidden 1024, LayerNorm, LayerScale (ls1, ls2), fused
+qkv with bias, no qk-norm, exact-erf GELU MLP, no final norm after the last block.
 
-Written to be scriptable with torch.jit.script on torch 1.13 (no dataclass or Python objects in forward).
+Written to be scriptable with torch.jit.script on torch 1.13 (no dataclass or Python objects
+in forward).
 """
 
 from dataclasses import asdict, dataclass, fields
-from typing import Any, Dict, List
+from typing import Any, Dict
 
 import torch
 import torch.nn.functional as F
@@ -58,8 +59,9 @@ class InternVisionConfig:
 
     @staticmethod
     def tiny() -> "InternVisionConfig":
-        return InternVisionConfig(image_size=56, patch_size=14, hidden_size=64, intermediate_size=128,
-                                  num_attention_heads=4, num_hidden_layers=2)
+        return InternVisionConfig(image_size=56, patch_size=14, hidden_size=64,
+                                  intermediate_size=128, num_attention_heads=4,
+                                  num_hidden_layers=2)
 
 
 class RMSNorm(nn.Module):
@@ -84,9 +86,9 @@ def _make_norm(norm_type: str, dim: int, eps: float) -> nn.Module:
 
 
 class VisionEmbeddings(nn.Module):
-    """Patch conv + class token + position embedding. The release always resamples the patch position
-    grid bicubically (align_corners=False, in fp32) to the actual grid, which is the identity when the
-    image has the configured size."""
+    """Patch conv + class token + position embedding. The release always resamples the patch
+    position grid bicubically (align_corners=False, in fp32) to the actual grid, which is the
+    identity when the image has the configured size."""
 
     def __init__(self, cfg: InternVisionConfig):
         super().__init__()
@@ -200,9 +202,9 @@ class InternVisionModel(nn.Module):
 
 
 def layers_for_select_layer(select_layer: int, num_hidden_layers: int) -> int:
-    """How many blocks the release runs for `select_layer`: -1 takes `last_hidden_state` (all blocks);
-    any other value indexes `hidden_states`, whose entry 0 is the embeddings and entry k the output of
-    block k (Python indexing, so -2 is the output of the second-to-last block)."""
+    """How many blocks the release runs for `select_layer`: -1 takes `last_hidden_state` (all
+    blocks); any other value indexes `hidden_states`, whose entry 0 is the embeddings and entry k
+    the output of block k (Python indexing, so -2 is the output of the second-to-last block)."""
     if select_layer == -1:
         return num_hidden_layers
     count = num_hidden_layers + 1

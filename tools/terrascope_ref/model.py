@@ -8,8 +8,8 @@
   text_hidden_fcs.{0,2}.*        Linear(D, D) -> ReLU -> Linear(D, E) (-> Dropout(0))
 
 `TerraScopeConfig.from_checkpoint_config` reads the release's config.json (Sa2VAChatConfig.to_dict
-layout). The release's SAM-2 is hard-coded (Hiera-L, `SAM2()` takes no config), so config.json does not
-describe it; our checkpoints at other sizes carry the extra key `grounding_encoder_config`
+layout). The release's SAM-2 is hard-coded (Hiera-L, `SAM2()` takes no config), so config.json does
+not describe it; our checkpoints at other sizes carry the extra key `grounding_encoder_config`
 (ignored by the release), absent means the release's SAM-2.
 """
 
@@ -89,7 +89,8 @@ class TerraScopeConfig:
         if ratio != 0.5:
             # pixel_shuffle works for 1/k in general, but only 0.5 is released and tested.
             raise ValueError(f"downsample_ratio {ratio} is not supported (0.5)")
-        # Sa2VAChatConfig's default ps_version is 'v1' (transposed grid); InternVL3 configs say 'v2'.
+        # Sa2VAChatConfig's default ps_version is 'v1' (transposed grid); InternVL3 configs say
+        # 'v2'.
         ps_version = d.get("ps_version") or "v1"
         if ps_version not in ("v1", "v2"):
             raise ValueError(f"ps_version '{ps_version}' is not supported")
@@ -195,8 +196,8 @@ def shuffle_tokens(hidden: torch.Tensor, downsample_ratio: float, ps_version: st
 
 
 def language_embedding_dim(grounding_encoder: nn.Module, sam_cfg: Any) -> int:
-    """E, the width of the language embedding SAM-2 takes (the release: `grounding_encoder.hidden_dim`,
-    SAM-2's d_model, 256)."""
+    """E, the width of the language embedding SAM-2 takes (the release:
+    `grounding_encoder.hidden_dim`, SAM-2's d_model, 256)."""
     for owner in (grounding_encoder, sam_cfg):
         for name in ("hidden_dim", "lang_dim", "d_model"):
             value = getattr(owner, name, None)

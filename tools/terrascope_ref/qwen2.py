@@ -4,12 +4,12 @@
 
 Two ways to run it, which must agree:
 - `forward_full(embeds[B,L,D])`: plain causal pass without cache (the definition);
-- `step(embeds[L,D], start i64[1], cache[layers,2,kv_heads,Lc,head_dim])`: the static-KV-cache step the
-  bundle's `llm.forward` exports (ENGINE.md: a preallocated cache written with index_copy_, causal mask
-  computed inside, so the step has static shapes and can be captured in a CUDA graph).
+- `step(embeds[L,D], start i64[1], cache[layers,2,kv_heads,Lc,head_dim])`: the static-KV-cache step
+  the bundle's `llm.forward` exports (ENGINE.md: a preallocated cache written with index_copy_,
+  causal mask computed inside, so the step has static shapes and can be captured in a CUDA graph).
 
-Numerics follow transformers' eager path: RMSNorm in fp32, RoPE cos/sin computed in fp32 and cast to the
-model dtype, rotate-half, attention softmax in fp32.
+Numerics follow transformers' eager path: RMSNorm in fp32, RoPE cos/sin computed in fp32 and cast
+to the model dtype, rotate-half, attention softmax in fp32.
 """
 
 from dataclasses import asdict, dataclass, fields
@@ -35,8 +35,8 @@ class Qwen2Config:
     rms_norm_eps: float = 1e-6
     tie_word_embeddings: bool = False
     max_position_embeddings: int = 32768
-    # rope_scaling {"type": "dynamic"} (InternVL's Qwen2 llm_config, factor 2): transformers' dynamic
-    # NTK RoPE equals the default one for sequences up to max_position_embeddings, so it is
+    # rope_scaling {"type": "dynamic"} (InternVL's Qwen2 llm_config, factor 2): transformers'
+    # dynamic NTK RoPE equals the default one for sequences up to max_position_embeddings, so it is
     # supported with a cache no longer than that (the exporter checks).
     rope_dynamic: bool = False
 
@@ -46,8 +46,9 @@ class Qwen2Config:
 
     @staticmethod
     def from_dict(d: Dict[str, Any]) -> "Qwen2Config":
-        """Reads a transformers Qwen2Config dict (the release's `llm_config`). Features the reference
-        does not implement (rope scaling, sliding window, another activation) are refused."""
+        """Reads a transformers Qwen2Config dict (the release's `llm_config`). Features the
+        reference does not implement (rope scaling, sliding window, another activation) are
+        refused."""
         names = {f.name for f in fields(Qwen2Config)}
         kwargs = {k: v for k, v in d.items() if k in names and v is not None}
         # transformers >= 4.5x moved rope_theta into rope_parameters.
@@ -67,7 +68,8 @@ class Qwen2Config:
             raise ValueError(f"llm_config: hidden_act '{act}' is not supported")
         arch = (d.get("architectures") or ["Qwen2ForCausalLM"])[0]
         if arch != "Qwen2ForCausalLM":
-            raise ValueError(f"llm_config: architecture '{arch}' is not supported (Qwen2ForCausalLM)")
+            raise ValueError(
+                f"llm_config: architecture '{arch}' is not supported (Qwen2ForCausalLM)")
         return Qwen2Config(**kwargs)
 
     def to_dict(self) -> Dict[str, Any]:
@@ -83,8 +85,9 @@ class Qwen2Config:
 
     @staticmethod
     def tiny() -> "Qwen2Config":
-        return Qwen2Config(vocab_size=512, hidden_size=64, intermediate_size=128, num_hidden_layers=2,
-                           num_attention_heads=4, num_key_value_heads=2, rope_theta=1000000.0)
+        return Qwen2Config(vocab_size=512, hidden_size=64, intermediate_size=128,
+                           num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2,
+                           rope_theta=1000000.0)
 
 
 def rope_cos_sin(positions: torch.Tensor, head_dim: int, theta: float,
@@ -98,8 +101,9 @@ def rope_cos_sin(positions: torch.Tensor, head_dim: int, theta: float,
 
 
 def causal_bias(allowed: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
-    """Additive attention mask: 0 where allowed, the most negative fp32 value elsewhere (transformers
-    uses finfo(dtype).min; in bf16/fp16 ours rounds to -inf, which softmax maps to the same 0).
+    """Additive attention mask: 0 where allowed, the most negative fp32 value elsewhere
+    (transformers uses finfo(dtype).min; in bf16/fp16 ours rounds to -inf, which softmax maps to
+    the same 0).
     torch.finfo is not scriptable in torch 1.13, hence the literal."""
     bias = torch.zeros(allowed.shape, dtype=torch.float32, device=allowed.device)
     return bias.masked_fill(~allowed, -3.4028234663852886e38).to(dtype)

@@ -1,12 +1,12 @@
 """Safetensors reading and writing with the standard library and torch only.
 
-Format (https://github.com/huggingface/safetensors): 8-byte little-endian header length N, N bytes of
-JSON {name: {"dtype", "shape", "data_offsets": [begin, end]}, "__metadata__": {...}}, then the raw
-little-endian tensor bytes; offsets are relative to the end of the header. A sharded checkpoint is
-several such files plus `model.safetensors.index.json` ({"weight_map": {name: file}}).
+Format (https://github.com/huggingface/safetensors): 8-byte little-endian header length N, N bytes
+of JSON {name: {"dtype", "shape", "data_offsets": [begin, end]}, "__metadata__": {...}}, then the
+raw little-endian tensor bytes; offsets are relative to the end of the header. A sharded checkpoint
+is several such files plus `model.safetensors.index.json` ({"weight_map": {name: file}}).
 
-Tensors are read one at a time by seeking to their offsets, so an 8B checkpoint is never held in memory
-as a whole.
+Tensors are read one at a time by seeking to their offsets, so an 8B checkpoint is never held in
+memory as a whole.
 """
 
 import json
@@ -33,9 +33,11 @@ _DTYPES = {
 }
 _NAMES = {v: k for k, v in _DTYPES.items()}
 _ITEM_SIZE = {
-    "F64": 8, "F32": 4, "F16": 2, "BF16": 2, "I64": 8, "I32": 4, "I16": 2, "I8": 1, "U8": 1, "BOOL": 1,
+    "F64": 8, "F32": 4, "F16": 2, "BF16": 2, "I64": 8, "I32": 4, "I16": 2, "I8": 1, "U8": 1,
+    "BOOL": 1,
 }
-# A header larger than this is not a safetensors file (the reference implementation caps it at 100 MB).
+# A header larger than this is not a safetensors file (the reference implementation caps it at
+# 100 MB).
 _MAX_HEADER = 100 * 1024 * 1024
 
 
@@ -84,7 +86,8 @@ class SafetensorsFile:
                     f"{path}: tensor '{name}': byte range {begin}..{end} does not match "
                     f"{dtype} shape {shape}")
             if self._data_start + end > size:
-                raise SafetensorsError(f"{path}: tensor '{name}': data runs past the end of the file")
+                raise SafetensorsError(
+                    f"{path}: tensor '{name}': data runs past the end of the file")
             self._entries[name] = (dtype, shape, begin, end)
 
     def keys(self) -> List[str]:
@@ -197,7 +200,8 @@ def load_file(path: str) -> Dict[str, torch.Tensor]:
 
 def save_file(tensors: Dict[str, torch.Tensor], path: str,
               metadata: Optional[Dict[str, str]] = None) -> None:
-    """Writes tensors to one safetensors file (keys sorted, 8-byte aligned header, as the reference)."""
+    """Writes tensors to one safetensors file (keys sorted, 8-byte aligned header, as the
+    reference)."""
     header: Dict[str, object] = {}
     if metadata:
         header["__metadata__"] = {str(k): str(v) for k, v in metadata.items()}
@@ -228,8 +232,8 @@ def save_file(tensors: Dict[str, torch.Tensor], path: str,
 
 def save_sharded(tensors: Dict[str, torch.Tensor], directory: str,
                  max_shard_bytes: int = 5 * 1024 ** 3) -> List[str]:
-    """Writes a checkpoint as shards `model-0000i-of-0000n.safetensors` plus the index, in the layout
-    `save_pretrained` produces. Returns the shard file names."""
+    """Writes a checkpoint as shards `model-0000i-of-0000n.safetensors` plus the index, in the
+    layout `save_pretrained` produces. Returns the shard file names."""
     os.makedirs(directory, exist_ok=True)
     shards: List[Dict[str, torch.Tensor]] = [{}]
     size = 0
