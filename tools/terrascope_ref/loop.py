@@ -17,8 +17,8 @@ The released algorithm (what this file reproduces, in order):
    a stop id ends the loop right after it was fed (the release feeds it too); otherwise, if it is
    `[SEG]`, the final-norm hidden state of that step (the [SEG] position) goes through `seg_proj`,
    SAM-2 decodes it into low-res mask logits (one per frame for a series), upsampled bilinearly
-   (align_corners=False) to the original size (frame 0's size for a series, as the release),
-   `sigmoid > 0.5`; the region tokens of that mask are selected and their vision rows are fed as
+   (align_corners=False) twice, to S x S (SAM-2's video resolution, the 1024 input) and then to the
+   original size (frame 0's size for a series, as the release), `sigmoid > 0.5`; the region tokens of that mask are selected and their vision rows are fed as
    `<REGION>` positions on the same cache in one step; the next token comes from the logits of the
    last region position, and the `<REGION>` ids are appended to the output. After the 20th
    [SEG] (`max_seg_rounds`) the loop ends right after its region feed (the release's
@@ -54,6 +54,7 @@ import torch
 import torch.nn.functional as F
 
 from . import preprocess, prompt as prompt_mod, regions
+from .sam2 import upsample_mask_logits_like_release
 from .sampling import Sampler
 
 RELEASE_POLICIES = {"region_cap": 8, "region_selection": "release", "frame_choice": "release",
@@ -337,8 +338,10 @@ def _seg_round(modules, spec, pol, mode, hidden, sam_feats, images, grid, vit_fl
     for feat, hr0, hr1 in sam_feats:
         mask_logits, iou, score = modules.sam_decode(feat, hr0, hr1, lang)
         rec.append("mask_logits", mask_logits)
-        up = F.interpolate(mask_logits.float(), size=(orig_h, orig_w), mode="bilinear",
-                           align_corners=False)
+        # Release: bilinear to S x S in SAM-2's propagate_in_video (video size = the 1024 input),
+        # then bilinear to the original H x W; sigmoid > 0.5.
+        up = upsample_mask_logits_like_release(mask_logits.float(), spec.sam_image_size, orig_h,
+                                               orig_w)
         masks.append((up[0, 0].sigmoid() > 0.5).numpy())
         ious.append(float(iou.reshape(-1)[0]))
         scores.append(float(score.reshape(-1)[0]))
