@@ -22,6 +22,7 @@ import torch  # noqa: E402
 
 import export  # noqa: E402
 from terrascope_ref.model import TerraScope, TerraScopeConfig  # noqa: E402
+from terrascope_ref.qwen2 import Qwen2Config  # noqa: E402
 from terrascope_ref.safetensors_io import (INDEX_NAME, load_file, save_file,  # noqa: E402
                                            save_sharded)
 
@@ -181,6 +182,52 @@ class TinyExportTest(unittest.TestCase):
         self.assertIn("{input}", self.manifest["prompt"]["template"])
         self.assertEqual(self.manifest["policies"]["region_cap"], 8)
         self.assertEqual(self.manifest["name"], "tiny")
+
+
+class OracleWeightsThroughExportTest(unittest.TestCase):
+    """transformers' own Qwen2 safetensors file (keys `language_model.`-prefixed) as one shard of a
+    checkpoint: the exported `llm.pt` reproduces transformers' outputs."""
+
+    @torch.no_grad()
+    def test_llm_bundle_reproduces_transformers_qwen2(self):
+        oracles = os.path.join(os.environ.get("TERRASCOPE_SHARED_DATA", "/work/shared/data"),
+                               "hf_oracles")
+        with open(os.path.join(oracles, "configs.json"), "r", encoding="utf-8") as f:
+            configs = json.load(f)
+        io = load_file(os.path.join(oracles, "qwen2_tiny_io.safetensors"))
+        with tempfile.TemporaryDirectory() as tmp:
+            ckpt = os.path.join(tmp, "ckpt")
+            os.makedirs(ckpt)
+            cfg = TerraScopeConfig.tiny()
+            cfg.llm = Qwen2Config.from_dict(configs["qwen2"]["config"])
+            torch.manual_seed(4)
+            rest = {k: v for k, v in TerraScope(cfg).state_dict().items()
+                    if not k.startswith("language_model.")}
+            save_file(rest, os.path.join(ckpt, "model-00002-of-00002.safetensors"))
+            shutil.copyfile(os.path.join(oracles, "qwen2_tiny.safetensors"),
+                            os.path.join(ckpt, "model-00001-of-00002.safetensors"))
+            llm_keys = load_file(os.path.join(ckpt, "model-00001-of-00002.safetensors")).keys()
+            weight_map = {k: "model-00001-of-00002.safetensors" for k in llm_keys}
+            weight_map.update({k: "model-00002-of-00002.safetensors" for k in rest})
+            with open(os.path.join(ckpt, INDEX_NAME), "w", encoding="utf-8") as f:
+                json.dump({"metadata": {}, "weight_map": weight_map}, f)
+            with open(os.path.join(ckpt, "config.json"), "w", encoding="utf-8") as f:
+                json.dump(cfg.to_checkpoint_config(), f)
+            write_tokenizer(os.path.join(ckpt, "tokenizer.json"))
+            export.export_checkpoint(ckpt, os.path.join(tmp, "b"), "fp32", 48, log=lambda m: None)
+            llm = torch.jit.load(os.path.join(tmp, "b", "llm.pt"))
+        ids = io["input_ids"][0]
+        cache = torch.zeros(cfg.llm.num_hidden_layers, 2, cfg.llm.num_key_value_heads, 48,
+                            cfg.llm.head_dim)
+        logits, hidden = llm(llm.embed(ids), torch.tensor([0]), cache)
+        self.assertLess(max_diff(logits, io["logits"][-1]), 1e-5)
+        self.assertLess(max_diff(hidden, io["last_hidden_state"][-1]), 1e-5)
+        greedy, pos = [], ids.numel()
+        for _ in range(16):
+            greedy.append(int(torch.argmax(logits)))
+            logits, _ = llm(llm.embed(torch.tensor(greedy[-1:])), torch.tensor([pos]), cache)
+            pos += 1
+        self.assertEqual(greedy, configs["qwen2"]["greedy_16_after_prompt"])
 
 
 class ExportDtypeTest(unittest.TestCase):
