@@ -230,6 +230,22 @@ class OracleWeightsThroughExportTest(unittest.TestCase):
         self.assertEqual(greedy, configs["qwen2"]["greedy_16_after_prompt"])
 
 
+class ReleaseShapesTest(unittest.TestCase):
+    def test_manifest_shapes_at_the_release_size(self):
+        sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+        from test_model import release_8b_config
+        cfg = TerraScopeConfig.from_checkpoint_config(release_8b_config())
+        specs = export.module_specs(cfg, {"image_size": 1024, "d_model": 256, "lang_dim": 256},
+                                    [28, 2, 4, 8192, 128])
+        self.assertEqual(specs["vision"]["forward"],
+                         {"inputs": [[-1, 3, 448, 448]], "outputs": [[-1, 256, 3584]]})
+        self.assertEqual(specs["llm"]["forward"]["outputs"], [[151685], [3584]])
+        self.assertEqual(specs["seg_proj"]["forward"]["outputs"], [[-1, 256]])
+        self.assertEqual(specs["sam_encoder"]["forward"]["outputs"],
+                         [[1, 256, 64, 64], [1, 32, 256, 256], [1, 64, 128, 128]])
+        self.assertEqual(specs["sam_decoder"]["forward"]["outputs"], [[1, 1, 256, 256], [1], [1]])
+
+
 class ExportDtypeTest(unittest.TestCase):
     @torch.no_grad()
     def test_bf16_bundle_runs_and_stays_close_to_fp32(self):
