@@ -69,23 +69,26 @@ void polygonize_into(GDALRasterBand& band, OGRLayer& layer, const std::string& p
   }
 }
 
-// Copies polygons from the scene CRS into the WGS 84 lon/lat layer. Long straight edges (merged
-// pixel sides) are densified first to a few pixels, so that they follow the projection's curvature.
-void copy_to_wgs84(OGRLayer& source, OGRLayer& target, const RasterGrid& grid,
-                   const OGRSpatialReference& scene_crs, const std::string& path,
-                   const geo::GdalErrorCapture& gdal_errors) {
-  const auto transform = geo::to_wgs84_lon_lat(scene_crs, path);
+// Copies the polygons into the output layer, through `to_wgs84` when given. Long straight edges
+// (merged pixel sides) are densified first to a few pixels, so that they follow the projection's
+// curvature. Returns the number of polygons written.
+int copy_polygons(OGRLayer& source, OGRLayer& target, OGRCoordinateTransformation* to_wgs84,
+                  const RasterGrid& grid, const std::string& path,
+                  const geo::GdalErrorCapture& gdal_errors) {
   const auto& gt = grid.geotransform;
   const double pixel_side = std::min(std::hypot(gt[1], gt[4]), std::hypot(gt[2], gt[5]));
+  int count = 0;
   source.ResetReading();
   for (auto& feature : source) {
     OGRGeometry* geometry = feature->GetGeometryRef();
     if (geometry == nullptr) continue;
     std::unique_ptr<OGRGeometry> copy(geometry->clone());
-    copy->segmentize(8 * pixel_side);
-    if (copy->transform(transform.get()) != OGRERR_NONE) {
-      throw Error(path,
-                  "cannot transform a polygon to EPSG:4326 (" + gdal_errors.last_message() + ")");
+    if (to_wgs84 != nullptr) {
+      copy->segmentize(8 * pixel_side);
+      if (copy->transform(to_wgs84) != OGRERR_NONE) {
+        throw Error(path,
+                    "cannot transform a polygon to EPSG:4326 (" + gdal_errors.last_message() + ")");
+      }
     }
     OGRFeature out(target.GetLayerDefn());
     out.SetField("value", feature->GetFieldAsInteger("value"));
@@ -93,7 +96,9 @@ void copy_to_wgs84(OGRLayer& source, OGRLayer& target, const RasterGrid& grid,
     if (target.CreateFeature(&out) != OGRERR_NONE) {
       throw Error(path, "cannot write a polygon (" + gdal_errors.last_message() + ")");
     }
+    ++count;
   }
+  return count;
 }
 
 PolygonsWritten write_polygons(const std::string& path, const RasterGrid& grid,
@@ -116,26 +121,30 @@ PolygonsWritten write_polygons(const std::string& path, const RasterGrid& grid,
       driver->Create(file.temp_path().c_str(), 0, 0, 0, GDT_Unknown, nullptr));
   if (!vectors) throw Error(path, "cannot create the file (" + gdal_errors.last_message() + ")");
 
-  OGRLayer* layer = nullptr;
-  if (target == Target::kGeoJsonWgs84 && written.georeferenced) {
-    const auto wgs84 = geo::wgs84_lon_lat();
-    layer = create_layer(*vectors, wgs84.get(), true, true, path, gdal_errors);
-    GDALDriver* memory = GetGDALDriverManager()->GetDriverByName("Memory");
-    GDALDatasetUniquePtr scratch(memory->Create("", 0, 0, 0, GDT_Unknown, nullptr));
-    OGRLayer* scene_layer = create_layer(*scratch, scene_crs.get(), false, true, path, gdal_errors);
-    polygonize_into(*raster->GetRasterBand(1), *scene_layer, path, gdal_errors);
-    copy_to_wgs84(*scene_layer, *layer, grid, *scene_crs, path, gdal_errors);
-  } else {
-    // GeoPackage in the scene CRS, or either format in pixel coordinates.
-    layer =
-        create_layer(*vectors, scene_crs.get(), false, written.georeferenced, path, gdal_errors);
-    const bool transaction = vectors->StartTransaction() == OGRERR_NONE;
-    polygonize_into(*raster->GetRasterBand(1), *layer, path, gdal_errors);
-    if (transaction && vectors->CommitTransaction() != OGRERR_NONE) {
-      throw Error(path, "cannot commit the polygons (" + gdal_errors.last_message() + ")");
-    }
+  // Polygonize in the raster's own coordinates (scene CRS or pixels) into memory, then copy:
+  // to EPSG:4326 for georeferenced GeoJSON, as they are otherwise.
+  GDALDriver* memory = GetGDALDriverManager()->GetDriverByName("Memory");
+  GDALDatasetUniquePtr scratch(memory->Create("", 0, 0, 0, GDT_Unknown, nullptr));
+  OGRLayer* polygons =
+      create_layer(*scratch, scene_crs.get(), false, written.georeferenced, path, gdal_errors);
+  polygonize_into(*raster->GetRasterBand(1), *polygons, path, gdal_errors);
+
+  std::unique_ptr<OGRCoordinateTransformation> to_wgs84;
+  std::unique_ptr<OGRSpatialReference> output_crs;
+  const bool rfc7946 = target == Target::kGeoJsonWgs84 && written.georeferenced;
+  if (rfc7946) {
+    to_wgs84 = geo::to_wgs84_lon_lat(*scene_crs, path);
+    output_crs = geo::wgs84_lon_lat();
+  } else if (scene_crs) {
+    output_crs.reset(scene_crs->Clone());
   }
-  written.polygon_count = static_cast<int>(layer->GetFeatureCount());
+  OGRLayer* layer =
+      create_layer(*vectors, output_crs.get(), rfc7946, written.georeferenced, path, gdal_errors);
+  const bool transaction = vectors->StartTransaction() == OGRERR_NONE;
+  written.polygon_count = copy_polygons(*polygons, *layer, to_wgs84.get(), grid, path, gdal_errors);
+  if (transaction && vectors->CommitTransaction() != OGRERR_NONE) {
+    throw Error(path, "cannot commit the polygons (" + gdal_errors.last_message() + ")");
+  }
   // Closing writes what the driver buffers (GeoJSON's tail, SQLite pages); a failure there must not
   // be committed.
   CPLErrorReset();
