@@ -1,6 +1,6 @@
-// PIL-exact resampling. The arithmetic follows Pillow 9.4 (libImaging/Resample.c for the convolution
-// resize, Geometry.c's scale-affine path for NEAREST) step by step, because tiles, the SAM-2 input and
-// the region-token grid must equal the reference's bit for bit; see image_ops.h.
+// PIL-exact resampling. The arithmetic follows Pillow 9.4 (libImaging/Resample.c for the
+// convolution resize, Geometry.c's scale-affine path for NEAREST) step by step, because tiles, the
+// SAM-2 input and the region-token grid must equal the reference's bit for bit; see image_ops.h.
 #include "model/image_ops.h"
 
 #include <algorithm>
@@ -128,8 +128,8 @@ void check_resize_args(const char* what, int in_w, int in_h, size_t pixels, int 
                           std::to_string(static_cast<long long>(in_w) * in_h * channels));
   }
   if (w <= 0 || h <= 0) {
-    throw Error(what, "output size " + std::to_string(w) + "x" + std::to_string(h) +
-                          " is not positive");
+    throw Error(what,
+                "output size " + std::to_string(w) + "x" + std::to_string(h) + " is not positive");
   }
 }
 
@@ -183,8 +183,9 @@ GrayImage resize_nearest(const GrayImage& image, int width, int height) {
     return out;
   }
   // PIL maps output pixel centres through an affine scale and, for a pure scale, walks the source
-  // position by repeated addition of the step (not multiplication): the rounding of that sum decides
-  // which source pixel is taken, so it is reproduced literally. Unmapped pixels stay 0 (PIL's fill).
+  // position by repeated addition of the step (not multiplication): the rounding of that sum
+  // decides which source pixel is taken, so it is reproduced literally. Unmapped pixels stay 0
+  // (PIL's fill).
   const double step_x = static_cast<double>(image.width) / width;
   const double step_y = static_cast<double>(image.height) / height;
   std::vector<int> column(width, 0);

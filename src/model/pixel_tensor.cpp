@@ -17,16 +17,19 @@ namespace {
 at::Tensor normalise(const at::Tensor& hwc_uint8, const std::array<double, 3>& mean,
                      const std::array<double, 3>& std) {
   const auto float_options = at::TensorOptions().dtype(at::kFloat);
-  const at::Tensor mean_t =
-      at::tensor({static_cast<float>(mean[0]), static_cast<float>(mean[1]),
-                  static_cast<float>(mean[2])},
-                 float_options)
-          .view({1, 3, 1, 1});
+  const at::Tensor mean_t = at::tensor({static_cast<float>(mean[0]), static_cast<float>(mean[1]),
+                                        static_cast<float>(mean[2])},
+                                       float_options)
+                                .view({1, 3, 1, 1});
   const at::Tensor std_t = at::tensor({static_cast<float>(std[0]), static_cast<float>(std[1]),
                                        static_cast<float>(std[2])},
                                       float_options)
                                .view({1, 3, 1, 1});
-  return hwc_uint8.permute({0, 3, 1, 2}).to(at::kFloat).div(255).sub(mean_t).div(std_t)
+  return hwc_uint8.permute({0, 3, 1, 2})
+      .to(at::kFloat)
+      .div(255)
+      .sub(mean_t)
+      .div(std_t)
       .contiguous();
 }
 

@@ -104,7 +104,8 @@ std::vector<int64_t> spatial_uniform_sample(const std::vector<TokenCell>& cells,
   return sampled;
 }
 
-// int(mean) of the row and column coordinates of the set pixels of a row-major image; false if none.
+// int(mean) of the row and column coordinates of the set pixels of a row-major image; false if
+// none.
 bool centroid(const std::vector<uint8_t>& pixels, int width, int* row, int* col) {
   int64_t count = 0, sum_rows = 0, sum_cols = 0;
   for (size_t i = 0; i < pixels.size(); ++i) {
@@ -141,10 +142,9 @@ std::vector<int64_t> select_tokens(const GrayImage& mask, int cols, int rows, in
                                    int tokens_per_side, const RegionPolicy& policy) {
   if (mask.width <= 0 || mask.height <= 0 ||
       mask.pixels.size() != static_cast<size_t>(mask.width) * mask.height) {
-    throw Error("region selection", "mask " + std::to_string(mask.width) + "x" +
-                                        std::to_string(mask.height) + " with " +
-                                        std::to_string(mask.pixels.size()) +
-                                        " values is not a valid mask");
+    throw Error("region selection",
+                "mask " + std::to_string(mask.width) + "x" + std::to_string(mask.height) +
+                    " with " + std::to_string(mask.pixels.size()) + " values is not a valid mask");
   }
   if (tile_size <= 0 || tokens_per_side <= 0 || tile_size % tokens_per_side != 0) {
     throw Error("region selection", "tile size " + std::to_string(tile_size) +
@@ -152,13 +152,14 @@ std::vector<int64_t> select_tokens(const GrayImage& mask, int cols, int rows, in
                                         std::to_string(tokens_per_side) + " tokens per side");
   }
   if (cols < 1 || rows < 1) {
-    throw Error("region selection", "tile grid " + std::to_string(cols) + "x" +
-                                        std::to_string(rows) + " is empty");
+    throw Error("region selection",
+                "tile grid " + std::to_string(cols) + "x" + std::to_string(rows) + " is empty");
   }
   if (policy.cap < 1) {
     throw Error("region selection", "region cap " + std::to_string(policy.cap) + " is below 1");
   }
-  // The release scales a 0/255 image and thresholds at 127; NEAREST only copies values, so 0/1 works.
+  // The release scales a 0/255 image and thresholds at 127; NEAREST only copies values, so 0/1
+  // works.
   GrayImage binary = mask;
   for (uint8_t& value : binary.pixels) value = value ? 1 : 0;
   const GrayImage tiled = resize_nearest(binary, cols * tile_size, rows * tile_size);

@@ -29,14 +29,15 @@ std::vector<std::pair<int, int>> candidate_grids(int min_tiles, int max_tiles) {
 void check_image(const char* what, const RgbImage& image) {
   if (image.width <= 0 || image.height <= 0 ||
       image.pixels.size() != static_cast<size_t>(image.width) * image.height * 3) {
-    throw Error(what, "image " + std::to_string(image.width) + "x" +
-                          std::to_string(image.height) + " with " +
-                          std::to_string(image.pixels.size()) + " bytes is not a valid RGB image");
+    throw Error(what, "image " + std::to_string(image.width) + "x" + std::to_string(image.height) +
+                          " with " + std::to_string(image.pixels.size()) +
+                          " bytes is not a valid RGB image");
   }
 }
 
 void check_positive(const char* what, const char* name, int value) {
-  if (value <= 0) throw Error(what, std::string(name) + " " + std::to_string(value) + " is not positive");
+  if (value <= 0)
+    throw Error(what, std::string(name) + " " + std::to_string(value) + " is not positive");
 }
 
 }  // namespace

@@ -20,10 +20,10 @@ struct TileGrid {
 };
 
 // The candidate grid (min_tiles <= cols*rows <= max_tiles) whose aspect ratio is closest to the
-// image's; candidates go by tile count, and a later one with an equal difference wins when the image
-// area exceeds half its pixel area. With min_tiles == 1 (the release) this equals the release for
-// every size; with min_tiles > 1 the release breaks some exact ties by Python set order, which this
-// (grids of one count in cols order) does not reproduce.
+// image's; candidates go by tile count, and a later one with an equal difference wins when the
+// image area exceeds half its pixel area. With min_tiles == 1 (the release) this equals the release
+// for every size; with min_tiles > 1 the release breaks some exact ties by Python set order, which
+// this (grids of one count in cols order) does not reproduce.
 TileGrid choose_tile_grid(int width, int height, int tile_size, int min_tiles, int max_tiles,
                           bool use_thumbnail);
 

@@ -38,7 +38,8 @@ template <typename Image>
 int max_abs_diff(const Image& a, const Image& b) {
   int worst = 0;
   for (size_t i = 0; i < a.pixels.size(); ++i) {
-    worst = std::max(worst, std::abs(static_cast<int>(a.pixels[i]) - static_cast<int>(b.pixels[i])));
+    worst =
+        std::max(worst, std::abs(static_cast<int>(a.pixels[i]) - static_cast<int>(b.pixels[i])));
   }
   return worst;
 }
@@ -82,10 +83,12 @@ TEST(ResizeBicubic, SameSizeIsAnExactCopy) {
 
 TEST(ResizeBicubic, ConstantImageStaysConstantAtAnyScale) {
   RgbImage image{37, 23, std::vector<uint8_t>(37 * 23 * 3, 200)};
-  for (const auto& [w, h] : {std::pair{448, 448}, std::pair{5, 3}, std::pair{1, 1}, std::pair{100, 7}}) {
+  for (const auto& [w, h] :
+       {std::pair{448, 448}, std::pair{5, 3}, std::pair{1, 1}, std::pair{100, 7}}) {
     const RgbImage out = resize_bicubic(image, w, h);
     ASSERT_EQ(out.pixels.size(), static_cast<size_t>(w) * h * 3);
-    EXPECT_TRUE(std::all_of(out.pixels.begin(), out.pixels.end(), [](uint8_t v) { return v == 200; }))
+    EXPECT_TRUE(
+        std::all_of(out.pixels.begin(), out.pixels.end(), [](uint8_t v) { return v == 200; }))
         << w << "x" << h;
   }
 }

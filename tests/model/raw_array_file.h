@@ -1,6 +1,7 @@
 // Reads the `.tsra` arrays tools/testdata_resample.py writes (PIL and Python-reference outputs for
-// the preprocessing tests): "TSRA", a type byte ('u' uint8, 'f' float32), 3 zero bytes, uint32 rank,
-// uint32 dims, row-major little-endian data. Test-only; the model library reads no image files.
+// the preprocessing tests): "TSRA", a type byte ('u' uint8, 'f' float32), 3 zero bytes, uint32
+// rank, uint32 dims, row-major little-endian data. Test-only; the model library reads no image
+// files.
 #pragma once
 
 #include <cstdint>
@@ -29,13 +30,15 @@ struct RawArray {
 
 inline uint32_t read_u32(const std::vector<uint8_t>& data, size_t offset) {
   return static_cast<uint32_t>(data[offset]) | static_cast<uint32_t>(data[offset + 1]) << 8 |
-         static_cast<uint32_t>(data[offset + 2]) << 16 | static_cast<uint32_t>(data[offset + 3]) << 24;
+         static_cast<uint32_t>(data[offset + 2]) << 16 |
+         static_cast<uint32_t>(data[offset + 3]) << 24;
 }
 
 inline RawArray read_raw_array(const std::string& path) {
   std::ifstream file(path, std::ios::binary);
   if (!file) throw Error(path, "cannot open (run scripts/make_testdata.sh BUILD_DIR/testdata)");
-  std::vector<uint8_t> data((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
+  std::vector<uint8_t> data((std::istreambuf_iterator<char>(file)),
+                            std::istreambuf_iterator<char>());
   if (data.size() < 12 || std::memcmp(data.data(), "TSRA", 4) != 0) {
     throw Error(path, "not a TSRA array");
   }
@@ -86,6 +89,8 @@ inline std::vector<float> floats_of(const RawArray& array) {
   return values;
 }
 
-inline std::string resample_dir() { return std::string(TERRASCOPE_TEST_DATA) + "/resample/"; }
+inline std::string resample_dir() {
+  return std::string(TERRASCOPE_TEST_DATA) + "/resample/";
+}
 
 }  // namespace terrascope::testing

@@ -57,7 +57,8 @@ TEST(RegionSelect, OfficialGoldenTiledIndicesInOrder) {
     const GrayImage mask = mask_of(r);
     const TileGrid grid = choose_tile_grid(mask.width, mask.height, 448, 1, 12, true);
     ASSERT_EQ(grid.tiles(), r["tiles"].get<int>());
-    const auto got = select_region_tokens(mask, grid, 448, 16, {r["K"].get<int>(), RegionRule::Release});
+    const auto got =
+        select_region_tokens(mask, grid, 448, 16, {r["K"].get<int>(), RegionRule::Release});
     EXPECT_EQ(got, r["indices"].get<std::vector<int64_t>>())
         << mask.width << "x" << mask.height << " " << r["kind"] << " K=" << r["K"];
   }
@@ -68,7 +69,8 @@ TEST(RegionSelect, OfficialGoldenFrameIndicesInOrder) {
   ASSERT_EQ(records.size(), 132u);
   for (const auto& r : records) {
     const GrayImage mask = mask_of(r);
-    const auto got = select_region_tokens_frame(mask, 448, 16, {r["K"].get<int>(), RegionRule::Release});
+    const auto got =
+        select_region_tokens_frame(mask, 448, 16, {r["K"].get<int>(), RegionRule::Release});
     EXPECT_EQ(got, r["indices"].get<std::vector<int64_t>>())
         << mask.width << "x" << mask.height << " " << r["kind"] << " K=" << r["K"];
   }
@@ -112,7 +114,8 @@ TEST(RegionSelect, OnePixelVanishesUnderReleaseNearestResize) {
   // A pixel on a sampled position (the centre of token (3, 5): 3*28+14, 5*28+14) is kept.
   GrayImage centred = filled(448, 448, 0);
   centred.pixels[(3 * 28 + 14) * 448 + (5 * 28 + 14)] = 1;
-  EXPECT_EQ(select_region_tokens_frame(centred, 448, 16, kRelease), std::vector<int64_t>{3 * 16 + 5});
+  EXPECT_EQ(select_region_tokens_frame(centred, 448, 16, kRelease),
+            std::vector<int64_t>{3 * 16 + 5});
 }
 
 TEST(RegionSelect, OnePixelUnderPaperRuleFallsBackToItsCell) {
@@ -124,7 +127,8 @@ TEST(RegionSelect, OnePixelUnderPaperRuleFallsBackToItsCell) {
 }
 
 TEST(RegionSelect, PaperRuleNeedsStrictlyMoreThanHalfOfACell) {
-  // 112 px tile, 4 tokens per side: 28 x 28 cells. Token (1, 2) covered half, token (2, 1) half + 1.
+  // 112 px tile, 4 tokens per side: 28 x 28 cells. Token (1, 2) covered half, token (2, 1) half
+  // + 1.
   GrayImage mask = filled(112, 112, 0);
   for (int y = 28; y < 42; ++y)
     for (int x = 56; x < 84; ++x) mask.pixels[y * 112 + x] = 1;  // 14 x 28 = exactly half
@@ -141,8 +145,8 @@ TEST(RegionSelect, MoreThanKCellsAreSampledDownToK) {
   ASSERT_EQ(eight.size(), 8u);
   // ceil(sqrt(8)) = 3: a 3x3 grid of 16/3-cell blocks over the 16x16 grid; the cell nearest each
   // block centre (2.67, 8, 13.33 -> 3, 8, 13), row-major, stopped at 8 (the last block is dropped).
-  EXPECT_EQ(eight, (std::vector<int64_t>{3 * 16 + 3, 3 * 16 + 8, 3 * 16 + 13, 8 * 16 + 3, 8 * 16 + 8,
-                                         8 * 16 + 13, 13 * 16 + 3, 13 * 16 + 8}));
+  EXPECT_EQ(eight, (std::vector<int64_t>{3 * 16 + 3, 3 * 16 + 8, 3 * 16 + 13, 8 * 16 + 3,
+                                         8 * 16 + 8, 8 * 16 + 13, 13 * 16 + 3, 13 * 16 + 8}));
   const auto paper = select_region_tokens_frame(full, 448, 16, kPaper);
   EXPECT_EQ(paper.size(), 128u);
 }
@@ -194,8 +198,9 @@ TEST(RegionSelect, RejectsInconsistentInputs) {
     select_region_tokens_frame(filled(10, 10, 1), 100, 16, kRelease);
     FAIL() << "expected an Error";
   } catch (const Error& e) {
-    EXPECT_STREQ(e.what(),
-                 "region selection: tile size 100 is not a positive multiple of 16 tokens per side");
+    EXPECT_STREQ(
+        e.what(),
+        "region selection: tile size 100 is not a positive multiple of 16 tokens per side");
   }
   EXPECT_THROW(select_region_tokens_frame(filled(10, 10, 1), 448, 16, {0, RegionRule::Release}),
                Error);

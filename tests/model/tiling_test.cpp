@@ -106,7 +106,8 @@ TEST(Tiling, TilesAndThumbnailBitExactWithPil) {
 }
 
 TEST(Tiling, FrameTileAndGroundingInputAreWholeImageBicubic) {
-  // PIL's resize of the whole scene to 448x448 and 1024x1024 (the release's T.Resize / DirectResize).
+  // PIL's resize of the whole scene to 448x448 and 1024x1024 (the release's T.Resize /
+  // DirectResize).
   const RgbImage scene = read_rgb(resample_dir() + "landsat.tsra");
   const RgbImage frame_448 = read_rgb(resample_dir() + "landsat_bicubic_448x448.tsra");
   const RgbImage sam_1024 = read_rgb(resample_dir() + "landsat_bicubic_1024x1024.tsra");
