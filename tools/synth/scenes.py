@@ -1,0 +1,321 @@
+"""Land-cover scenes at 10 m with exact labels, rendered as 8-bit optical RGB.
+
+A scene is a class map (water, vegetation, cropland, bare soil, built-up, road) built from smooth
+noise fields (irregular natural regions), a rotated parcel grid (cropland fields), a sinuous river
+or lakes (water), a blob of urban fabric with a street grid and building roofs (built-up), and
+straight roads. The optical rendering follows what the real 10 m scenes in ../shared/data look like
+once converted to 8 bits the way the release prepares BigEarthNet (reflectance 0..3000 -> 0..255):
+dark, slightly blue water, dark green forest, a patchwork of green / ripe / ploughed fields, bright
+soil, grey high-contrast built-up areas, a haze offset that lifts the blue channel (the RSVQA-LR
+tiles have means near (45, 60, 70)), sensor noise and a small point-spread blur. Clouds (with their
+shadows) hide part of some scenes; labels always describe the ground, not the cloud.
+"""
+
+import functools
+
+import numpy as np
+
+WATER, VEGETATION, CROPLAND, BARE_SOIL, BUILT_UP, ROAD = range(6)
+CLASS_NAMES = ("water", "vegetation", "cropland", "bare soil", "built-up area", "roads")
+NUM_CLASSES = len(CLASS_NAMES)
+
+PIXEL_SIZE_M = 10.0
+
+# Surface colours in the 8-bit space of a 0..3000 reflectance clip (before haze).
+_WATER_CLEAR = np.array([18.0, 28.0, 42.0])
+_WATER_TURBID = np.array([52.0, 62.0, 58.0])
+_FOREST = np.array([30.0, 48.0, 28.0])
+_CROPS = np.array([[55.0, 86.0, 44.0],     # green crop
+                   [78.0, 98.0, 52.0],     # young crop
+                   [122.0, 112.0, 76.0],   # ripe cereal
+                   [96.0, 78.0, 62.0],     # ploughed
+                   [108.0, 104.0, 84.0]])  # stubble
+_SOIL = np.array([[140.0, 122.0, 100.0], [168.0, 150.0, 120.0], [120.0, 100.0, 86.0]])
+_URBAN = np.array([112.0, 106.0, 104.0])
+_ROAD = np.array([92.0, 92.0, 98.0])
+_ROOFS = np.array([[178.0, 172.0, 166.0], [150.0, 82.0, 62.0], [130.0, 132.0, 136.0],
+                   [200.0, 196.0, 190.0]])
+_RUBBLE = np.array([118.0, 104.0, 90.0])
+_CLOUD = np.array([232.0, 232.0, 238.0])
+
+
+@functools.lru_cache(maxsize=64)
+def _interp_matrix(n, g):
+    """n x g bilinear weights that stretch g control points over n pixel centres."""
+    pos = (np.arange(n) + 0.5) / n * (g - 1)
+    lo = np.minimum(np.floor(pos).astype(int), g - 2)
+    frac = pos - lo
+    m = np.zeros((n, g))
+    m[np.arange(n), lo] = 1.0 - frac
+    m[np.arange(n), lo + 1] = frac
+    m.setflags(write=False)
+    return m
+
+
+def smooth_noise(rng, h, w, cells, octaves=3):
+    """Fractal value noise with unit standard deviation: `cells` control intervals at the coarsest
+    octave, each further octave twice as fine at half the amplitude."""
+    out = np.zeros((h, w))
+    amp = 1.0
+    for k in range(octaves):
+        g = cells * (2 ** k) + 1
+        grid = rng.standard_normal((g, g))
+        out += amp * (_interp_matrix(h, g) @ grid @ _interp_matrix(w, g).T)
+        amp *= 0.5
+    return (out - out.mean()) / (out.std() + 1e-9)
+
+
+def box_blur3(img):
+    """3x3 mean with edge replication (HxW or HxWxC)."""
+    pad = [(1, 1), (1, 1)] + [(0, 0)] * (img.ndim - 2)
+    p = np.pad(img, pad, mode="edge")
+    h, w = img.shape[:2]
+    acc = np.zeros(img.shape, dtype=np.float64)
+    for dy in range(3):
+        for dx in range(3):
+            acc += p[dy:dy + h, dx:dx + w]
+    return acc / 9.0
+
+
+def _coords(h, w):
+    yy, xx = np.mgrid[0:h, 0:w]
+    return yy.astype(np.float64), xx.astype(np.float64)
+
+
+def _line_mask(yy, xx, p0, p1, width):
+    """Pixels whose centre lies within width/2 of the infinite line through p0, p1."""
+    (y0, x0), (y1, x1) = p0, p1
+    dy, dx = y1 - y0, x1 - x0
+    norm = np.hypot(dy, dx) + 1e-9
+    dist = np.abs((yy - y0) * dx - (xx - x0) * dy) / norm
+    return dist < width / 2.0
+
+
+def _river_mask(rng, yy, xx, h, w):
+    """A sinuous band across the scene, 2..6 pixels wide."""
+    vertical = rng.random() < 0.5
+    along, across, n_along, n_across = (yy, xx, h, w) if vertical else (xx, yy, w, h)
+    centre = rng.uniform(0.2, 0.8) * n_across
+    amp = rng.uniform(0.05, 0.2) * n_across
+    wavelength = rng.uniform(0.6, 1.6) * n_along
+    phase = rng.uniform(0, 2 * np.pi)
+    drift = rng.uniform(-0.3, 0.3)
+    path = centre + drift * (along - n_along / 2) + amp * np.sin(2 * np.pi * along / wavelength +
+                                                                phase)
+    width = rng.uniform(2.0, 6.0)
+    return np.abs(across - path) < width / 2.0
+
+
+class Scene:
+    """One scene on a projected grid: `labels` (HxW uint8 class ids, every pixel valid), `parcels`
+    (HxW int field ids, for rendering), `roofs` (HxW bool, building roofs inside built-up areas,
+    rendering only), `geotransform` (GDAL order), `epsg` (a UTM zone), pixel size in metres."""
+
+    def __init__(self, labels, parcels, roofs, geotransform, epsg):
+        self.labels = labels
+        self.parcels = parcels
+        self.roofs = roofs
+        self.geotransform = geotransform
+        self.epsg = epsg
+        self.pixel_size = PIXEL_SIZE_M
+
+    @property
+    def shape(self):
+        return self.labels.shape
+
+
+def random_geo(rng, h, w):
+    """A north-up UTM grid (WGS 84, north or south zone) with 10 m pixels on a 10 m lattice."""
+    zone = int(rng.integers(1, 61))
+    epsg = (32600 if rng.random() < 0.7 else 32700) + zone
+    x0 = 10.0 * int(rng.integers(20_000, 70_000))
+    y0 = 10.0 * int(rng.integers(100_000, 900_000))
+    del h, w  # the grid is fixed by its origin and pixel size
+    return (x0, PIXEL_SIZE_M, 0.0, y0, 0.0, -PIXEL_SIZE_M), epsg
+
+
+def make_labels(rng, h, w):
+    """Class map, parcel ids and roof mask of one scene."""
+    yy, xx = _coords(h, w)
+    cells = int(rng.integers(2, 5))
+    # Natural background: the class with the largest (noise + bias) wins.
+    bias = rng.normal(0.0, 0.6, 3)
+    bias[rng.random(3) < 0.15] = -9.0  # sometimes a class is absent
+    fields = np.stack([smooth_noise(rng, h, w, cells) + b for b in bias])
+    natural = np.array([VEGETATION, CROPLAND, BARE_SOIL], dtype=np.uint8)[fields.argmax(0)]
+    labels = natural.copy()
+
+    # Cropland parcels: a rotated grid of fields, 6..16 pixels (60..160 m) on a side.
+    theta = rng.uniform(0, np.pi / 2)
+    u = xx * np.cos(theta) + yy * np.sin(theta)
+    v = -xx * np.sin(theta) + yy * np.cos(theta)
+    pu, pv = rng.uniform(6, 16), rng.uniform(6, 16)
+    parcels = (np.floor(u / pu).astype(np.int64) * 1000 + np.floor(v / pv).astype(np.int64))
+
+    # Built-up: a blob around a centre, with a street grid.
+    roofs = np.zeros((h, w), dtype=bool)
+    if rng.random() < 0.6:
+        cy, cx = rng.uniform(0.15, 0.85) * h, rng.uniform(0.15, 0.85) * w
+        radius = rng.uniform(0.12, 0.35) * min(h, w)
+        r = np.hypot(yy - cy, xx - cx) / radius
+        blob = (1.0 - r) + 0.35 * smooth_noise(rng, h, w, 4, octaves=2) > 0
+        labels[blob] = BUILT_UP
+        step = int(rng.integers(6, 11))
+        offy, offx = int(rng.integers(0, step)), int(rng.integers(0, step))
+        street = (((yy.astype(int) + offy) % step == 0) | ((xx.astype(int) + offx) % step == 0))
+        # Roofs: bright specks (10..30 m buildings) between the streets; rendering only.
+        roofs = blob & ~street & (rng.random((h, w)) < 0.45)
+        streets = blob & street
+    else:
+        streets = np.zeros((h, w), dtype=bool)
+
+    # Water: lakes from a thresholded field and/or a river.
+    water = np.zeros((h, w), dtype=bool)
+    if rng.random() < 0.45:
+        lake = smooth_noise(rng, h, w, int(rng.integers(2, 4)))
+        water |= lake > rng.uniform(0.6, 1.6)
+    if rng.random() < 0.4:
+        water |= _river_mask(rng, yy, xx, h, w)
+
+    # Roads: straight lines across the scene (1..2 pixels), plus the streets.
+    roads = streets.copy()
+    for _ in range(int(rng.integers(0, 3))):
+        p0 = (rng.uniform(0, h), rng.uniform(0, w))
+        p1 = (rng.uniform(0, h), rng.uniform(0, w))
+        roads |= _line_mask(yy, xx, p0, p1, rng.uniform(1.0, 2.2))
+
+    labels[roads] = ROAD
+    labels[water] = WATER  # bridges are not modelled: water wins
+    roofs &= labels == BUILT_UP
+    return labels.astype(np.uint8), parcels, roofs
+
+
+def render_optical(rng, labels, parcels, roofs, haze=None, gain=None, extra_layers=()):
+    """8-bit RGB of a class map. `extra_layers` are (mask, rgb HxWx3 or 3-vector) painted last
+    (buildings of a time series)."""
+    h, w = labels.shape
+    img = np.zeros((h, w, 3))
+    fine = rng.standard_normal((h, w))  # pixel grain; the PSF blur below correlates it
+    coarse = smooth_noise(rng, h, w, 3, octaves=2)
+
+    turbidity = rng.random()
+    water_rgb = (1 - turbidity) * _WATER_CLEAR + turbidity * _WATER_TURBID
+    m = labels == WATER
+    img[m] = water_rgb * (1.0 + 0.06 * coarse[m, None])
+
+    m = labels == VEGETATION
+    img[m] = _FOREST * rng.uniform(0.85, 1.2) * (1.0 + 0.14 * fine[m, None] +
+                                                 0.08 * coarse[m, None])
+
+    # Each parcel gets its own crop colour, deterministic in the parcel id and the scene.
+    m = labels == CROPLAND
+    if m.any():
+        ids, inv = np.unique(parcels[m], return_inverse=True)
+        choice = rng.integers(0, len(_CROPS), len(ids))
+        tone = rng.uniform(0.85, 1.15, len(ids))
+        img[m] = _CROPS[choice][inv] * tone[inv, None] * (1.0 + 0.05 * fine[m, None])
+
+    m = labels == BARE_SOIL
+    soil = _SOIL[rng.integers(0, len(_SOIL))]
+    img[m] = soil * (1.0 + 0.12 * coarse[m, None] + 0.06 * fine[m, None])
+
+    m = labels == BUILT_UP
+    img[m] = _URBAN * (1.0 + 0.22 * rng.standard_normal((int(m.sum()), 1)))
+    if roofs.any():
+        roof_rgb = _ROOFS[rng.integers(0, len(_ROOFS), int(roofs.sum()))]
+        img[roofs] = roof_rgb * rng.uniform(0.85, 1.1, (int(roofs.sum()), 1))
+
+    m = labels == ROAD
+    img[m] = _ROAD * (1.0 + 0.05 * fine[m, None])
+
+    for mask, rgb in extra_layers:
+        img[mask] = rgb[mask] if np.ndim(rgb) == 3 else rgb
+
+    img = 0.55 * img + 0.45 * box_blur3(img)  # point-spread function of a 10 m sensor
+    haze = rng.uniform(8, 45) if haze is None else haze
+    img += haze * np.array([0.55, 0.75, 1.0])
+    img *= rng.uniform(0.9, 1.12) if gain is None else gain
+    img += rng.normal(0.0, 2.5, img.shape)  # sensor noise
+    return np.clip(np.rint(img), 0, 255).astype(np.uint8)
+
+
+def cloud_alpha(rng, h, w, coverage, centre=None):
+    """Cloud opacity in [0,1] covering about `coverage` of the scene, optionally centred on a
+    pixel (to hide a chosen region)."""
+    field = smooth_noise(rng, h, w, int(rng.integers(2, 5)))
+    if centre is not None:
+        yy, xx = _coords(h, w)
+        field += 2.5 * np.exp(-(((yy - centre[0]) ** 2 + (xx - centre[1]) ** 2) /
+                                (2 * (0.25 * min(h, w)) ** 2)))
+    thr = np.quantile(field, 1.0 - coverage)
+    return np.clip((field - thr) * 4.0, 0.0, 1.0)
+
+
+def add_clouds(rng, optical, alpha):
+    """Thick clouds (with a displaced shadow) over an 8-bit image."""
+    h, w = alpha.shape
+    dy, dx = int(rng.integers(-6, 7)), int(rng.integers(-6, 7))
+    shadow = np.roll(alpha, (dy, dx), axis=(0, 1)) * (1.0 - alpha)
+    img = optical.astype(np.float64) * (1.0 - 0.55 * shadow[..., None])
+    texture = 1.0 + 0.03 * smooth_noise(rng, h, w, 8, octaves=2)
+    img = img * (1.0 - alpha[..., None]) + (_CLOUD * texture[..., None]) * alpha[..., None]
+    return np.clip(np.rint(img), 0, 255).astype(np.uint8)
+
+
+def make_scene(rng, h=128, w=128):
+    labels, parcels, roofs = make_labels(rng, h, w)
+    geotransform, epsg = random_geo(rng, h, w)
+    return Scene(labels, parcels, roofs, geotransform, epsg)
+
+
+def place_buildings(rng, labels, count, size_range=(3, 6), allowed=None, occupied=None):
+    """Up to `count` axis-aligned rectangular footprints (3..6 px = 30..60 m a side) on allowed
+    land, at least one free pixel apart (so each building is its own 4-connected component).
+    Returns a list of (y0, x0, y1, x1) boxes, end exclusive."""
+    h, w = labels.shape
+    if allowed is None:
+        allowed = (labels != WATER) & (labels != ROAD)
+    taken = np.zeros((h, w), dtype=bool) if occupied is None else occupied.copy()
+    boxes = []
+    for _ in range(count * 30):
+        if len(boxes) == count:
+            break
+        bh = int(rng.integers(size_range[0], size_range[1] + 1))
+        bw = int(rng.integers(size_range[0], size_range[1] + 1))
+        y0, x0 = int(rng.integers(1, h - bh - 1)), int(rng.integers(1, w - bw - 1))
+        if not allowed[y0:y0 + bh, x0:x0 + bw].all():
+            continue
+        if taken[y0 - 1:y0 + bh + 1, x0 - 1:x0 + bw + 1].any():
+            continue
+        taken[y0:y0 + bh, x0:x0 + bw] = True
+        boxes.append((y0, x0, y0 + bh, x0 + bw))
+    return boxes
+
+
+def boxes_mask(shape, boxes):
+    m = np.zeros(shape, dtype=bool)
+    for y0, x0, y1, x1 in boxes:
+        m[y0:y1, x0:x1] = True
+    return m
+
+
+def roof_layer(rng, shape, boxes):
+    """Per-building roof colours with a one-pixel shadow on the south-east side (sun from NW)."""
+    rgb = np.zeros(shape + (3,))
+    mask = np.zeros(shape, dtype=bool)
+    for y0, x0, y1, x1 in boxes:
+        colour = _ROOFS[rng.integers(0, len(_ROOFS))] * rng.uniform(0.9, 1.1)
+        rgb[y0:y1, x0:x1] = colour
+        mask[y0:y1, x0:x1] = True
+    shadow = np.roll(mask, (1, 1), axis=(0, 1)) & ~mask
+    rgb[shadow] = np.array([40.0, 42.0, 48.0])
+    return mask | shadow, rgb
+
+
+def rubble_layer(rng, shape, boxes):
+    """Destroyed buildings: mottled debris within the old footprint, no shadow."""
+    rgb = np.zeros(shape + (3,))
+    mask = boxes_mask(shape, boxes)
+    n = int(mask.sum())
+    rgb[mask] = _RUBBLE * (1.0 + 0.3 * rng.standard_normal((n, 1))) + rng.normal(0, 10, (n, 3))
+    return mask, rgb
