@@ -130,9 +130,12 @@ def _series_sample(rng, h, w):
     intact = [boxes[i] for i in order[destroyed_n:]]
     new = scenes.place_buildings(rng, labels, int(rng.integers(0, 3)),
                                  occupied=scenes.boxes_mask((h, w), boxes))
-    pre = scenes.render_optical(rng, labels, parcels, no_roofs,
+    # Same sensor, similar light: the post frame's haze and gain stay near the pre frame's.
+    haze, gain = rng.uniform(8, 45), rng.uniform(0.9, 1.12)
+    pre = scenes.render_optical(rng, labels, parcels, no_roofs, haze=haze, gain=gain,
                                 extra_layers=[scenes.roof_layer(rng, (h, w), boxes)])
-    post = scenes.render_optical(rng, labels, parcels, no_roofs,
+    post = scenes.render_optical(rng, labels, parcels, no_roofs, haze=haze + rng.normal(0, 3),
+                                 gain=gain * (1.0 + rng.normal(0, 0.03)),
                                  extra_layers=[scenes.roof_layer(rng, (h, w), intact + new),
                                                scenes.rubble_layer(rng, (h, w), destroyed)])
     item = tasks.build_bce(rng, destroyed_n, scenes.boxes_mask((h, w), boxes),
@@ -143,7 +146,9 @@ def _series_sample(rng, h, w):
 
 
 def _single_sample(rng, task, with_sar, h, w):
-    """One scene (optical, optionally SAR and clouds) that supports the task."""
+    """One scene (optical, optionally SAR and clouds) that supports the task. `wish` is drawn
+    before the scenes so that a redrawn scene cannot bias the kind of answer (BRD yes / no)."""
+    wish = rng.random()
     for _ in range(MAX_SCENE_TRIES):
         scene = scenes.make_scene(rng, h, w)
         labels = scene.labels
@@ -157,7 +162,7 @@ def _single_sample(rng, task, with_sar, h, w):
         elif not with_sar and rng.random() < 0.1:
             cloud = scenes.cloud_alpha(rng, h, w, rng.uniform(0.03, 0.1))
         ctx = tasks.Context(labels, cloud, with_sar)
-        item = tasks.BUILDERS[task](rng, ctx)
+        item = tasks.BUILDERS[task](rng, ctx, wish)
         if item is not None:
             break
     else:

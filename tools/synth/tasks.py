@@ -10,8 +10,9 @@ Ground-truth rules (../shared/docs/TERRASCOPE.md, "TerraScope-Bench"):
   of a pixel of one region and a pixel of the other (only non-adjacent pairs are asked).
 - BCE building change: the number of destroyed buildings between a pre and a post image.
 
-Each builder returns a TaskItem or None when the scene cannot support the task (the caller then
-draws another scene). The reasoning names one region per [SEG], in the order of `masks`; the text
+Each builder takes (rng, ctx, wish) and returns a TaskItem or None when the scene cannot support
+the task (the caller then draws another scene; `wish`, a number in [0, 1) drawn once per sample,
+fixes the kind of answer across such redraws). The reasoning names one region per [SEG], in the order of `masks`; the text
 is templated but varied, and kept short (the tiny model has a small context).
 """
 
@@ -208,7 +209,7 @@ def _ratio_distractors(rng, true, lo, hi, gap):
 
 # ---------------------------------------------------------------- builders
 
-def build_ca(rng, ctx):
+def build_ca(rng, ctx, wish=None):
     choices = [c for c in ctx.present() if ctx.share(c) >= CA_MIN_SHARE]
     if not choices:
         return None
@@ -233,7 +234,7 @@ def format_area_m2(m2):
     return "%d m²" % m2
 
 
-def build_aq(rng, ctx, pixel_area_m2=100.0):
+def build_aq(rng, ctx, wish=None, pixel_area_m2=100.0):
     choices = ctx.present()
     cls = _prefer(rng, ctx, choices)
     n = int(ctx.counts[cls])
@@ -262,7 +263,7 @@ def _ordered(rng, pair):
     return pair if rng.random() < 0.5 else (pair[1], pair[0])
 
 
-def build_cr(rng, ctx):
+def build_cr(rng, ctx, wish=None):
     cands = []
     for a, b in _pairs(ctx):
         na, nb = int(ctx.counts[a]), int(ctx.counts[b])
@@ -289,8 +290,9 @@ def build_cr(rng, ctx):
                           "larger": larger, "winner": winner})
 
 
-def build_brd(rng, ctx):
-    want_adjacent = rng.random() < 0.5
+def build_brd(rng, ctx, wish):
+    """`wish` < 0.5 asks for an adjacent pair, else for a separated one."""
+    want_adjacent = wish < 0.5
     masks = {c: ctx.mask(c) for c in ctx.present()}
     cands = [(a, b) for a, b in _pairs(ctx) if adjacent(masks[a], masks[b]) == want_adjacent]
     if not cands:
@@ -313,7 +315,7 @@ def format_distance_m(m):
     return "%d m" % m
 
 
-def build_dm(rng, ctx, pixel_size_m=scenes.PIXEL_SIZE_M):
+def build_dm(rng, ctx, wish=None, pixel_size_m=scenes.PIXEL_SIZE_M):
     masks = {c: ctx.mask(c) for c in ctx.present()}
     cands = [(a, b) for a, b in _pairs(ctx) if not adjacent(masks[a], masks[b])]
     if not cands:
@@ -337,7 +339,7 @@ def build_dm(rng, ctx, pixel_size_m=scenes.PIXEL_SIZE_M):
                     meta={"classes": [a, b], "distance_px": d_px, "distance_m": metres})
 
 
-def build_seg(rng, ctx):
+def build_seg(rng, ctx, wish=None):
     choices = ctx.present(max(MIN_REGION_PX, int(0.01 * ctx.valid)))
     if not choices:
         return None
