@@ -120,6 +120,12 @@ class BundleLoader(unittest.TestCase):
         with self.assertRaisesRegex(BundleError, "outside the bundle"):
             Bundle(self.copy)
 
+    def test_refuses_a_module_without_a_listed_method(self):
+        self.manifest["modules"]["llm"]["methods"]["prefill"] = {"inputs": [[-1]], "outputs": []}
+        self.write_manifest()
+        with self.assertRaisesRegex(BundleError, r"llm\.pt: module llm has no method 'prefill'"):
+            Bundle(self.copy)
+
     def test_manifest_hashes_are_the_files_hashes(self):
         for entry in list(self.manifest["modules"].values()) + [self.manifest["tokenizer"]]:
             self.assertEqual(entry["sha256"], sha256_file(os.path.join(self.copy, entry["file"])))

@@ -99,6 +99,10 @@ class Bundle:
                 except Exception as exc:  # torch raises RuntimeError and friends
                     raise BundleError(f"{path}: not a loadable TorchScript module ({exc})") from exc
             self._modules[name] = loaded[path]
+            for method in (modules[name].get("methods") or {}):
+                if method != "..." and not hasattr(loaded[path], method):
+                    raise BundleError(f"{path}: module {name} has no method '{method}' "
+                                      f"(the manifest lists it)")
         self._token_ids = self._resolve_tokens()
         self.dtype = {"fp32": torch.float32, "bf16": torch.bfloat16,
                       "fp16": torch.float16}[self.manifest.get("dtype", "fp32")]
