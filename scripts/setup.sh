@@ -11,7 +11,7 @@ PACKAGES=(
   nlohmann-json3-dev libcli11-dev libspdlog-dev libfmt-dev
   libgtest-dev libgmock-dev googletest
   libpcre2-dev libutf8proc-dev
-  python3-pil python3-regex
+  python3-pil python3-regex python3-jsonschema
 )
 
 SUDO=""
