@@ -47,11 +47,14 @@ class FullMaskModules:
 
 
 def eager_model(checkpoint):
-    import export
-    cfg = export.read_config(checkpoint)
-    from terrascope_ref.safetensors_io import Checkpoint
-    model = export.build_model(cfg, Checkpoint(checkpoint), torch.float32, lambda m: None)
-    return model
+    """The eager reference model straight from the checkpoint (not through the exporter)."""
+    from terrascope_ref.model import TerraScope, TerraScopeConfig
+    from terrascope_ref.safetensors_io import load_file
+    with open(os.path.join(checkpoint, "config.json"), encoding="utf-8") as f:
+        cfg = TerraScopeConfig.from_checkpoint_config(json.load(f))
+    model = TerraScope(cfg)
+    model.load_state_dict(load_file(os.path.join(checkpoint, "model.safetensors")), strict=True)
+    return model.eval()
 
 
 class LoopOnTinyBundle(unittest.TestCase):
