@@ -6,8 +6,9 @@ tokenizer.json) and then passed through the real exporter (tools/export.py).
     make_tiny_bundle.py --seed 0 --out build/testdata/bundles/tiny-s0 [--checkpoint DIR]
 
 Sizes: vision tiles of 112 px, patch 14 (8x8 patches -> 4x4 = 16 tokens per tile after the pixel
-shuffle), InternViT hidden 64 x 2 layers; Qwen2 hidden 64, 2 layers, 4 heads / 2 KV heads, vocabulary
-of the tiny tokenizer (tools/make_tiny_tokenizer.py); SAM-2 at 256 px (Sam2Config.tiny()).
+shuffle), InternViT hidden 64 x 2 layers; Qwen2 hidden 64, 2 layers, 4 heads / 2 KV heads,
+vocabulary of the tiny tokenizer (tools/make_tiny_tokenizer.py); SAM-2 at 256 px
+(Sam2Config.tiny()).
 
 Steering (why a random model says [SEG]): a random decoder almost never chooses [SEG] or
 <|im_end|> under greedy decoding, yet the golden files must exercise the [SEG] path and the stop
@@ -153,7 +154,8 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", required=True, help="bundle directory to write")
-    parser.add_argument("--checkpoint", help="where to keep the checkpoint (default OUT.checkpoint)")
+    parser.add_argument("--checkpoint",
+                        help="where to keep the checkpoint (default OUT.checkpoint)")
     args = parser.parse_args(argv)
     ckpt_dir = args.checkpoint or os.path.normpath(args.out) + ".checkpoint"
     make_checkpoint(args.seed, ckpt_dir)

@@ -1,4 +1,5 @@
-"""The Python bundle loader: verification of the manifest and hashes, token resolution, module shapes."""
+"""The Python bundle loader: verification of the manifest and hashes, token resolution, module
+shapes."""
 import json
 import os
 import shutil

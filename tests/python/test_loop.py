@@ -1,5 +1,5 @@
-"""The reference loop on the tiny bundle: the [SEG] path, masks, region caps, policies, golden files,
-eager model == exported bundle, sampling."""
+"""The reference loop on the tiny bundle: the [SEG] path, masks, region caps, policies, golden
+files, eager model == exported bundle, sampling."""
 import json
 import os
 import sys

@@ -12,7 +12,8 @@
   Int16 on one grid; each band stretched linearly from its own min..max to 0..255 (rounded), the
   time series [2001, 2013].
 
-Raw image files (`.rgb`): uint32 LE width, uint32 LE height, then width*height*3 bytes RGB, row-major.
+Raw image files (`.rgb`): uint32 LE width, uint32 LE height, then width*height*3 bytes RGB,
+row-major.
 Raw mask files (`.mask`): uint32 LE width, uint32 LE height, then width*height bytes 0/1.
 """
 import os

@@ -18,9 +18,10 @@ The released algorithm (what this file reproduces, in order):
    `[SEG]`, the final-norm hidden state of that step (the [SEG] position) goes through `seg_proj`,
    SAM-2 decodes it into low-res mask logits (one per frame for a series), upsampled bilinearly
    (align_corners=False) twice, to S x S (SAM-2's video resolution, the 1024 input) and then to the
-   original size (frame 0's size for a series, as the release), `sigmoid > 0.5`; the region tokens of that mask are selected and their vision rows are fed as
-   `<REGION>` positions on the same cache in one step; the next token comes from the logits of the
-   last region position, and the `<REGION>` ids are appended to the output. After the 20th
+   original size (frame 0's size for a series, as the release), `sigmoid > 0.5`; the region
+   tokens of that mask are selected and their vision rows are fed as `<REGION>` positions on the
+   same cache in one step; the next token comes from the logits of the last region position, and
+   the `<REGION>` ids are appended to the output. After the 20th
    [SEG] (`max_seg_rounds`) the loop ends right after its region feed (the release's
    `for iteration in range(1, 21)`).
    Otherwise the next token is chosen from the step's logits, and the loop ends when the output
@@ -201,9 +202,6 @@ def run(modules, spec, tokenizer, token_ids, images, question, options=None, sar
     if sar is not None and len(images) != 1:
         raise LoopError("an optical+SAR question takes exactly one optical image")
     mode = "sar" if sar is not None else ("series" if len(images) > 1 else "single")
-    if mode == "series":
-        # Release: every frame's mask is interpolated to frame 0's size.
-        pass
     orig_w, orig_h = images[0].size
     cfg = spec.prompt
     T, Nt, tps = spec.tile_size, spec.tokens_per_tile, spec.tokens_per_side
@@ -220,8 +218,8 @@ def run(modules, spec, tokenizer, token_ids, images, question, options=None, sar
             blocks = [vit.shape[0] * Nt]
             frame_offsets = [0]
         elif mode == "series":
-            pixels = preprocess.tiles_to_tensor([preprocess.make_frame_tile(img, T) for img in images],
-                                                spec.mean, spec.std).to(spec.dtype)
+            tiles = [preprocess.make_frame_tile(img, T) for img in images]
+            pixels = preprocess.tiles_to_tensor(tiles, spec.mean, spec.std).to(spec.dtype)
             vit = modules.vision(pixels)
             blocks = [Nt] * len(images)
             frame_offsets = [i * Nt for i in range(len(images))]
@@ -260,7 +258,8 @@ def run(modules, spec, tokenizer, token_ids, images, question, options=None, sar
         # -- SAM-2 image features --------------------------------------------------------------
         sam_images = images  # series: every frame; single and sar: the optical image only
         sam_inputs = [preprocess.sam_input_tensor(img, spec.sam_image_size, spec.sam_mean,
-                                                  spec.sam_std).to(spec.dtype) for img in sam_images]
+                                                  spec.sam_std).to(spec.dtype)
+                      for img in sam_images]
         rec.put("sam_inputs", torch.cat(sam_inputs, 0))
 
         def sam_features():
@@ -306,9 +305,10 @@ def run(modules, spec, tokenizer, token_ids, images, question, options=None, sar
                 result.stop_reason = "stop_token"
                 break
             if next_id == seg_id:
-                seg, rows = _seg_round(modules, spec, pol, mode, hidden, sam_cache or sam_features(),
-                                       images, grid, vit_flat, text_embeds, is_image, frame_offsets,
-                                       seg_count, tokenizer, output, orig_w, orig_h, rec)
+                feats = sam_cache if sam_cache is not None else sam_features()
+                seg, rows = _seg_round(modules, spec, pol, mode, hidden, feats, images, grid,
+                                       vit_flat, text_embeds, is_image, frame_offsets, seg_count,
+                                       tokenizer, output, orig_w, orig_h, rec)
                 result.segs.append(seg)
                 seg_count += 1
                 logits, _ = feed(rows)

@@ -1,4 +1,5 @@
-"""The TerraScope prompt: chat template, reasoning instruction, image blocks, multiple-choice options.
+"""The TerraScope prompt: chat template, reasoning instruction, image blocks, multiple-choice
+options.
 
 Everything here is text; ids come from the tokenizer. The strings are those of the release:
 - chat template (no system turn): `Sa2VAChatModel.template['INSTRUCTION']` as used by
