@@ -353,7 +353,6 @@ class Samples(unittest.TestCase):
 class BenchFiles(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        from osgeo import gdal  # noqa: F401  (python3-gdal, as the tool)
         cls.tmp = tempfile.TemporaryDirectory()
         cls.out = os.path.join(cls.tmp.name, "bench")
         make_synth_bench.main(["--out", cls.out, "--n", "14", "--seed", "0", "--size", "48"])

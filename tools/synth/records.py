@@ -131,11 +131,14 @@ def _series_sample(rng, h, w):
     new = scenes.place_buildings(rng, labels, int(rng.integers(0, 3)),
                                  occupied=scenes.boxes_mask((h, w), boxes))
     # Same sensor, similar light: the post frame's haze and gain stay near the pre frame's.
+    # The place keeps its colours and textures (style_seed); sensor noise is new.
     haze, gain = rng.uniform(8, 45), rng.uniform(0.9, 1.12)
+    style = int(rng.integers(0, 2 ** 62))
     pre = scenes.render_optical(rng, labels, parcels, no_roofs, haze=haze, gain=gain,
+                                style_seed=style,
                                 extra_layers=[scenes.roof_layer(rng, (h, w), boxes)])
     post = scenes.render_optical(rng, labels, parcels, no_roofs, haze=haze + rng.normal(0, 3),
-                                 gain=gain * (1.0 + rng.normal(0, 0.03)),
+                                 gain=gain * (1.0 + rng.normal(0, 0.03)), style_seed=style,
                                  extra_layers=[scenes.roof_layer(rng, (h, w), intact + new),
                                                scenes.rubble_layer(rng, (h, w), destroyed)])
     item = tasks.build_bce(rng, destroyed_n, scenes.boxes_mask((h, w), boxes),

@@ -33,9 +33,9 @@ _CROPS = np.array([[55.0, 86.0, 44.0],     # green crop
 _SOIL = np.array([[140.0, 122.0, 100.0], [168.0, 150.0, 120.0], [120.0, 100.0, 86.0]])
 _URBAN = np.array([112.0, 106.0, 104.0])
 _ROAD = np.array([92.0, 92.0, 98.0])
-_ROOFS = np.array([[178.0, 172.0, 166.0], [150.0, 82.0, 62.0], [130.0, 132.0, 136.0],
-                   [200.0, 196.0, 190.0]])
-_RUBBLE = np.array([118.0, 104.0, 90.0])
+_ROOFS = np.array([[168.0, 162.0, 156.0], [140.0, 96.0, 82.0], [124.0, 126.0, 130.0],
+                   [186.0, 182.0, 176.0]])
+_RUBBLE = np.array([104.0, 88.0, 74.0])
 _CLOUD = np.array([232.0, 232.0, 238.0])
 
 
@@ -145,11 +145,11 @@ def make_labels(rng, h, w):
     natural = np.array([VEGETATION, CROPLAND, BARE_SOIL], dtype=np.uint8)[fields.argmax(0)]
     labels = natural.copy()
 
-    # Cropland parcels: a rotated grid of fields, 6..16 pixels (60..160 m) on a side.
+    # Cropland parcels: a rotated grid of fields, 50..140 m by 100..280 m.
     theta = rng.uniform(0, np.pi / 2)
     u = xx * np.cos(theta) + yy * np.sin(theta)
     v = -xx * np.sin(theta) + yy * np.cos(theta)
-    pu, pv = rng.uniform(6, 16), rng.uniform(6, 16)
+    pu, pv = rng.uniform(5, 14), rng.uniform(10, 28)  # fields are often elongated
     parcels = (np.floor(u / pu).astype(np.int64) * 1000 + np.floor(v / pv).astype(np.int64))
 
     # Built-up: a blob around a centre, with a street grid.
@@ -164,7 +164,7 @@ def make_labels(rng, h, w):
         offy, offx = int(rng.integers(0, step)), int(rng.integers(0, step))
         street = (((yy.astype(int) + offy) % step == 0) | ((xx.astype(int) + offx) % step == 0))
         # Roofs: bright specks (10..30 m buildings) between the streets; rendering only.
-        roofs = blob & ~street & (rng.random((h, w)) < 0.45)
+        roofs = blob & ~street & (rng.random((h, w)) < 0.3)
         streets = blob & street
     else:
         streets = np.zeros((h, w), dtype=bool)
@@ -190,40 +190,43 @@ def make_labels(rng, h, w):
     return labels.astype(np.uint8), parcels, roofs
 
 
-def render_optical(rng, labels, parcels, roofs, haze=None, gain=None, extra_layers=()):
+def render_optical(rng, labels, parcels, roofs, haze=None, gain=None, extra_layers=(),
+                   style_seed=None):
     """8-bit RGB of a class map. `extra_layers` are (mask, rgb HxWx3 or 3-vector) painted last
-    (buildings of a time series)."""
+    (buildings of a time series). With `style_seed` the colours and textures come from that seed
+    (two frames of one place share them); sensor noise, haze and gain always come from rng."""
     h, w = labels.shape
+    style = rng if style_seed is None else np.random.default_rng(style_seed)
     img = np.zeros((h, w, 3))
-    fine = rng.standard_normal((h, w))  # pixel grain; the PSF blur below correlates it
-    coarse = smooth_noise(rng, h, w, 3, octaves=2)
+    fine = style.standard_normal((h, w))  # pixel grain; the PSF blur below correlates it
+    coarse = smooth_noise(style, h, w, 3, octaves=2)
 
-    turbidity = rng.random()
+    turbidity = style.random()
     water_rgb = (1 - turbidity) * _WATER_CLEAR + turbidity * _WATER_TURBID
     m = labels == WATER
     img[m] = water_rgb * (1.0 + 0.06 * coarse[m, None])
 
     m = labels == VEGETATION
-    img[m] = _FOREST * rng.uniform(0.85, 1.2) * (1.0 + 0.14 * fine[m, None] +
-                                                 0.08 * coarse[m, None])
+    canopy = 1.0 + 0.14 * fine[m, None] + 0.08 * coarse[m, None]
+    img[m] = _FOREST * style.uniform(0.85, 1.2) * canopy
 
     # Each parcel gets its own crop colour, deterministic in the parcel id and the scene.
     m = labels == CROPLAND
     if m.any():
         ids, inv = np.unique(parcels[m], return_inverse=True)
-        choice = rng.integers(0, len(_CROPS), len(ids))
-        tone = rng.uniform(0.85, 1.15, len(ids))
+        choice = style.integers(0, len(_CROPS), len(ids))
+        tone = style.uniform(0.85, 1.15, len(ids))
         img[m] = _CROPS[choice][inv] * tone[inv, None] * (1.0 + 0.05 * fine[m, None])
 
     m = labels == BARE_SOIL
-    soil = _SOIL[rng.integers(0, len(_SOIL))]
+    soil = _SOIL[style.integers(0, len(_SOIL))]
     img[m] = soil * (1.0 + 0.12 * coarse[m, None] + 0.06 * fine[m, None])
 
     m = labels == BUILT_UP
-    img[m] = _URBAN * (1.0 + 0.22 * rng.standard_normal((int(m.sum()), 1)))
+    img[m] = _URBAN * (1.0 + 0.15 * style.standard_normal((int(m.sum()), 1)))
     if roofs.any():
-        roof_rgb = _ROOFS[rng.integers(0, len(_ROOFS), int(roofs.sum()))]
-        img[roofs] = roof_rgb * rng.uniform(0.85, 1.1, (int(roofs.sum()), 1))
+        roof_rgb = _ROOFS[style.integers(0, len(_ROOFS), int(roofs.sum()))]
+        img[roofs] = roof_rgb * style.uniform(0.85, 1.1, (int(roofs.sum()), 1))
 
     m = labels == ROAD
     img[m] = _ROAD * (1.0 + 0.05 * fine[m, None])
@@ -232,6 +235,8 @@ def render_optical(rng, labels, parcels, roofs, haze=None, gain=None, extra_laye
         img[mask] = rgb[mask] if np.ndim(rgb) == 3 else rgb
 
     img = 0.55 * img + 0.45 * box_blur3(img)  # point-spread function of a 10 m sensor
+    grey = img.mean(-1, keepdims=True)
+    img = grey + 0.8 * (img - grey)  # real 10 m scenes are less saturated than the palette
     haze = rng.uniform(8, 45) if haze is None else haze
     img += haze * np.array([0.55, 0.75, 1.0])
     img *= rng.uniform(0.9, 1.12) if gain is None else gain

@@ -12,8 +12,9 @@ Ground-truth rules (../shared/docs/TERRASCOPE.md, "TerraScope-Bench"):
 
 Each builder takes (rng, ctx, wish) and returns a TaskItem or None when the scene cannot support
 the task (the caller then draws another scene; `wish`, a number in [0, 1) drawn once per sample,
-fixes the kind of answer across such redraws). The reasoning names one region per [SEG], in the order of `masks`; the text
-is templated but varied, and kept short (the tiny model has a small context).
+fixes the kind of answer across such redraws). The reasoning names one region per [SEG], in the
+order of `masks`; the text is templated but varied, and kept short (the tiny model has a small
+context).
 """
 
 import numpy as np
