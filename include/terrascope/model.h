@@ -50,6 +50,7 @@ struct SegResult {
   std::vector<int64_t> region_indices;  // rows of the flat vision tokens fed as <REGION>
   int frame = 0;                        // frame whose mask chose the rows
   std::vector<bool> region_from_sar;    // per row, true where the SAR row was fed (sar fusion)
+  std::string modality = "optical";      // rows fed: "optical", "sar" or "both"
 };
 
 // Why generation ended.

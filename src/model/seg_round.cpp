@@ -1,5 +1,6 @@
 #include "model/seg_round.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "model/region_select.h"
@@ -138,6 +139,10 @@ SegRoundOutput run_seg_round(const Model::Impl& model, const SceneFeatures& scen
   out.result.region_indices = indices;
   out.result.frame = frame;
   out.result.region_from_sar = from_sar;
+  const auto n_sar = std::count(from_sar.begin(), from_sar.end(), true);
+  out.result.modality = n_sar == 0 ? "optical"
+                        : n_sar == static_cast<long>(from_sar.size()) ? "sar"
+                                                                       : "both";
   out.rows = scene.vision_rows.index_select(0, torch::tensor(indices, torch::kInt64).to(model.device));
   return out;
 }
