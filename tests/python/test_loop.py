@@ -262,6 +262,27 @@ class GoldenFiles(unittest.TestCase):
         self.assertTrue(np.array_equal(np.asarray(image), np.asarray(gi.landsat_crop())))
 
 
+class PromptFormat(unittest.TestCase):
+    def test_benchmark_query_is_instruction_image_question_and_sorted_options(self):
+        from terrascope_ref import prompt
+        query = prompt.build_query("Which is larger?", {"B": "the lake", "A": "the town"})
+        self.assertEqual(query, prompt.INSTRUCTION + "<image>\nWhich is larger?\n"
+                         "A. the town\nB. the lake\n")
+        self.assertTrue(prompt.INSTRUCTION.startswith("A conversation between User and Assistant."))
+        self.assertTrue(prompt.INSTRUCTION.endswith(
+            "<think> reasoning process here </think><answer> answer here </answer>\n\n"))
+        self.assertEqual(prompt.build_query("Q", ["x", "y"]),
+                         prompt.INSTRUCTION + "<image>\nQ\nA. x\nB. y\n")
+
+    def test_prompt_wraps_blocks_in_the_chat_template(self):
+        from terrascope_ref import prompt
+        text = prompt.build_prompt("<image>\nQ\n", [2, 1])
+        self.assertEqual(text, "<|im_start|>user\n<img><IMG_CONTEXT><IMG_CONTEXT></img>\n"
+                               "<img><IMG_CONTEXT></img>\nQ\n<|im_end|>\n<|im_start|>assistant\n")
+        named = prompt.build_prompt("<image>Q", [1, 1], frame_indicators=True)
+        self.assertIn("Image: t1\n<img><IMG_CONTEXT></img>\nImage: t2\n<img>", named)
+
+
 class Sampling(unittest.TestCase):
     def test_splitmix64_reference_values(self):
         rng = SplitMix64(0)
