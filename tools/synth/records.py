@@ -116,7 +116,7 @@ def _series_sample(rng, h, w):
     """Pre/post pair: buildings on land; some destroyed (rubble in their footprint), a few new
     ones built (which do not count). Both frames share the labels and the grid."""
     for _ in range(MAX_SCENE_TRIES):
-        labels, parcels, _ = scenes.make_labels(rng, h, w)
+        labels, parcels, _, flooded = scenes.make_labels(rng, h, w)
         no_roofs = np.zeros((h, w), dtype=bool)  # every visible building is a counted instance
         boxes = scenes.place_buildings(rng, labels, int(rng.integers(5, 15)))
         if len(boxes) >= 3:
@@ -135,10 +135,11 @@ def _series_sample(rng, h, w):
     haze, gain = rng.uniform(8, 45), rng.uniform(0.9, 1.12)
     style = int(rng.integers(0, 2 ** 62))
     pre = scenes.render_optical(rng, labels, parcels, no_roofs, haze=haze, gain=gain,
-                                style_seed=style,
+                                style_seed=style, flooded=flooded,
                                 extra_layers=[scenes.roof_layer(rng, (h, w), boxes)])
     post = scenes.render_optical(rng, labels, parcels, no_roofs, haze=haze + rng.normal(0, 3),
                                  gain=gain * (1.0 + rng.normal(0, 0.03)), style_seed=style,
+                                 flooded=flooded,
                                  extra_layers=[scenes.roof_layer(rng, (h, w), intact + new),
                                                scenes.rubble_layer(rng, (h, w), destroyed)])
     item = tasks.build_bce(rng, destroyed_n, scenes.boxes_mask((h, w), boxes),
@@ -170,7 +171,8 @@ def _single_sample(rng, task, with_sar, h, w):
             break
     else:
         raise RuntimeError("no scene supports task %s after %d tries" % (task, MAX_SCENE_TRIES))
-    optical = scenes.render_optical(rng, labels, scene.parcels, scene.roofs)
+    optical = scenes.render_optical(rng, labels, scene.parcels, scene.roofs,
+                                    flooded=scene.flooded)
     if cloud is not None:
         optical = scenes.add_clouds(rng, optical, cloud)
     sar_rgb = sar.render_sar(rng, labels, scene.parcels, scene.roofs) if with_sar else None

@@ -35,6 +35,7 @@ _URBAN = np.array([112.0, 106.0, 104.0])
 _ROAD = np.array([92.0, 92.0, 98.0])
 _ROOFS = np.array([[168.0, 162.0, 156.0], [140.0, 96.0, 82.0], [124.0, 126.0, 130.0],
                    [186.0, 182.0, 176.0]])
+_MUD = np.array([96.0, 86.0, 72.0])
 _RUBBLE = np.array([104.0, 88.0, 74.0])
 _CLOUD = np.array([232.0, 232.0, 238.0])
 
@@ -109,10 +110,12 @@ def _river_mask(rng, yy, xx, h, w):
 class Scene:
     """One scene on a projected grid: `labels` (HxW uint8 class ids, every pixel valid), `parcels`
     (HxW int field ids, for rendering), `roofs` (HxW bool, building roofs inside built-up areas,
-    rendering only), `geotransform` (GDAL order), `epsg` (a UTM zone), pixel size in metres."""
+    rendering only), `flooded` (HxW bool, water over fields, rendering only), `geotransform`
+    (GDAL order), `epsg` (a UTM zone), pixel size in metres."""
 
-    def __init__(self, labels, parcels, roofs, geotransform, epsg):
+    def __init__(self, labels, parcels, roofs, geotransform, epsg, flooded=None):
         self.labels = labels
+        self.flooded = flooded
         self.parcels = parcels
         self.roofs = roofs
         self.geotransform = geotransform
@@ -135,7 +138,7 @@ def random_geo(rng, h, w):
 
 
 def make_labels(rng, h, w):
-    """Class map, parcel ids and roof mask of one scene."""
+    """Class map, parcel ids, roof mask and flooded-field mask (water, rendering only)."""
     yy, xx = _coords(h, w)
     cells = int(rng.integers(2, 5))
     # Natural background: the class with the largest (noise + bias) wins.
@@ -169,8 +172,16 @@ def make_labels(rng, h, w):
     else:
         streets = np.zeros((h, w), dtype=bool)
 
-    # Water: lakes from a thresholded field and/or a river.
+    # Water: lakes from a thresholded field and/or a river, and sometimes flooded fields (as the
+    # sen1floods11 chip: the water takes the shape of parcels).
     water = np.zeros((h, w), dtype=bool)
+    flooded = np.zeros((h, w), dtype=bool)
+    crop = labels == CROPLAND
+    if rng.random() < 0.25 and crop.any():
+        ids = np.unique(parcels[crop])
+        chosen = ids[rng.random(len(ids)) < rng.uniform(0.15, 0.5)]
+        flooded = crop & np.isin(parcels, chosen)
+        water |= flooded
     if rng.random() < 0.45:
         lake = smooth_noise(rng, h, w, int(rng.integers(2, 4)))
         water |= lake > rng.uniform(0.6, 1.6)
@@ -187,11 +198,12 @@ def make_labels(rng, h, w):
     labels[roads] = ROAD
     labels[water] = WATER  # bridges are not modelled: water wins
     roofs &= labels == BUILT_UP
-    return labels.astype(np.uint8), parcels, roofs
+    flooded &= labels == WATER
+    return labels.astype(np.uint8), parcels, roofs, flooded
 
 
 def render_optical(rng, labels, parcels, roofs, haze=None, gain=None, extra_layers=(),
-                   style_seed=None):
+                   style_seed=None, flooded=None):
     """8-bit RGB of a class map. `extra_layers` are (mask, rgb HxWx3 or 3-vector) painted last
     (buildings of a time series). With `style_seed` the colours and textures come from that seed
     (two frames of one place share them); sensor noise, haze and gain always come from rng."""
@@ -205,6 +217,11 @@ def render_optical(rng, labels, parcels, roofs, haze=None, gain=None, extra_laye
     water_rgb = (1 - turbidity) * _WATER_CLEAR + turbidity * _WATER_TURBID
     m = labels == WATER
     img[m] = water_rgb * (1.0 + 0.06 * coarse[m, None])
+    if flooded is not None and flooded.any():
+        # Shallow muddy water over fields: between water and mud, varying from field to field.
+        ids, inv = np.unique(parcels[flooded], return_inverse=True)
+        mix = style.uniform(0.0, 0.45, len(ids))[inv, None]
+        img[flooded] = (1 - mix) * _WATER_TURBID + mix * _MUD
 
     m = labels == VEGETATION
     canopy = 1.0 + 0.14 * fine[m, None] + 0.08 * coarse[m, None]
@@ -268,9 +285,9 @@ def add_clouds(rng, optical, alpha):
 
 
 def make_scene(rng, h=128, w=128):
-    labels, parcels, roofs = make_labels(rng, h, w)
+    labels, parcels, roofs, flooded = make_labels(rng, h, w)
     geotransform, epsg = random_geo(rng, h, w)
-    return Scene(labels, parcels, roofs, geotransform, epsg)
+    return Scene(labels, parcels, roofs, geotransform, epsg, flooded)
 
 
 def place_buildings(rng, labels, count, size_range=(3, 6), allowed=None, occupied=None):
