@@ -40,11 +40,23 @@ def paths(out):
             "golden": os.path.join(out, "golden", NAME)}
 
 
+def is_up_to_date(out, digest=None):
+    stamp = os.path.join(out, "bundles", NAME + ".stamp")
+    if not (all(os.path.isdir(p) for p in paths(out).values()) and os.path.isfile(stamp)):
+        return False
+    with open(stamp, "r", encoding="utf-8") as f:
+        return f.read().strip() == (digest or sources_digest())
+
+
 def ensure(out=None):
-    """For tests: the tiny test data under OUT (default $TERRASCOPE_TEST_DATA, else a per-user
-    directory in the system temp dir), made or refreshed when needed. Returns paths()."""
+    """For tests: the tiny test data, made or refreshed when needed. Where: OUT, else
+    $TERRASCOPE_TEST_DATA, else the repository's build/testdata when it is up to date (made by
+    scripts/test.sh; only read), else a per-user directory in the system temp dir. Returns paths()."""
     if out is None:
-        out = os.environ.get("TERRASCOPE_TEST_DATA") or os.path.join(
+        out = os.environ.get("TERRASCOPE_TEST_DATA")
+    if out is None:
+        built = os.path.join(os.path.dirname(TOOLS), "build", "testdata")
+        out = built if is_up_to_date(built) else os.path.join(
             __import__("tempfile").gettempdir(), f"terrascope-testdata-{os.getuid()}")
     if main([out], quiet=True) != 0:
         raise RuntimeError(f"testdata_bundles: could not make the tiny test data under {out}")
@@ -62,12 +74,10 @@ def main(argv=None, quiet=False):
     golden = os.path.join(out, "golden", NAME)
     stamp = os.path.join(out, "bundles", NAME + ".stamp")
     digest = sources_digest()
-    if all(os.path.isdir(p) for p in (ckpt, bundle, golden)) and os.path.isfile(stamp):
-        with open(stamp, "r", encoding="utf-8") as f:
-            if f.read().strip() == digest:
-                if not quiet:
-                    print(f"testdata_bundles: {bundle} and {golden} are up to date")
-                return 0
+    if is_up_to_date(out, digest):
+        if not quiet:
+            print(f"testdata_bundles: {bundle} and {golden} are up to date")
+        return 0
     for path in (ckpt, bundle, golden):
         shutil.rmtree(path, ignore_errors=True)
     if os.path.exists(stamp):
