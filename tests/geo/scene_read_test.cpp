@@ -103,6 +103,19 @@ TEST(SceneRead, DecimatedReadKeepsAspectWithinMaxSide) {
   EXPECT_NEAR(frame.valid_share(), 0.6733, 0.02);
 }
 
+TEST(SceneRead, DecimatedReadOfNaNMaskedSarIsConservative) {
+  SceneOptions options;
+  options.modality = Modality::kSar;
+  options.bands = {3, 4};
+  options.max_side = 50;
+  const SceneFrame frame = read_frame(shared_data("spacenet_solaris/sar_masked.tif"), options);
+  ASSERT_EQ(frame.rgb.width, 50);
+  // Full resolution: 1 - 15661 / 40000 = 0.6085 valid. A 4x4 window touching NaN averages to NaN
+  // (GDAL 3.6), so the decimated share is lower, never higher.
+  EXPECT_LT(frame.valid_share(), 0.6085);
+  EXPECT_GT(frame.valid_share(), 0.55);
+}
+
 TEST(SceneRead, DecimatedReadUsesOverviews) {
   test::TempDir dir;
   const std::string path = dir.file("big.tif");
