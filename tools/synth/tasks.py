@@ -159,7 +159,7 @@ class Context:
         """'<The class> is [SEG].', with a note on the SAR view when clouds hide the region."""
         s = _seg_sentence(rng, cls)
         if self.has_sar and self.clouded(cls) >= CLOUD_NOTE_SHARE:
-            s += " Clouds hide part of it; the SAR image shows it."
+            s += " Clouds hide part of it; SAR shows it."
         return s
 
 
@@ -247,7 +247,7 @@ def build_aq(rng, ctx, wish=None, pixel_area_m2=100.0):
                           [format_area_m2(int(round(d * pixel_area_m2))) for d in distract])
     q = ("What is the area of {the} in this image?", "How large {is} {the}, in square metres?",
          "Estimate the total area covered by {c}.")[rng.integers(3)]
-    tail = ("It spans {n} pixels of 100 m², so {a}.", "{n} pixels at 10 m give {a}.",
+    tail = ("{n} pixels x 100 m² = {a}.", "{n} pixels give {a}.",
             "Its {n} pixels cover {a}.")[rng.integers(3)]
     think = ctx.seg(rng, cls) + " " + tail.format(n=n, a=format_area_m2(area))
     return TaskItem(q.format(c=scenes.CLASS_NAMES[cls], the=_the(cls), **{"is": _is(cls)}),
