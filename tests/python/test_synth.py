@@ -246,6 +246,24 @@ class CocoRle(unittest.TestCase):
                                       mask)
         self.assertEqual(records.rle_encode(mask), {"size": [43, 1], "counts": "0X12iN"})
 
+    def test_pycocotools_string(self):
+        # A mask encoded by the standard pycocotools library, published in the README of
+        # github.com/armengot/COCOtoolsFORK (python/README.md, commit 3b137b9b): size [50, 70], a
+        # left-right symmetric ring drawing. A wrong decoder would not cover exactly 50 x 70
+        # pixels, nor give a mirror-symmetric picture, nor re-encode to the same string.
+        counts = ("0g05b08J4M2N2NA^O1`0OCO=0E090H080IO68DH;>@C>a0_O_O`0j0OWOF<:CM72I24NL43JM92FN;"
+                  "1ENKO72L0LO91J0MO92INO0NO122OO0M031O000NO31OO11MO40N011MO41MO21L06OL021L06OL02"
+                  "1L06OL021L060J040L060J040L060J040L060J040L060J040L060J040L060KO31L060KO31L06OL0"
+                  "21L06OL021L06OL021MO41MO21MO40N100NO310O00M0310O00NO1220NO92IONO91KOMO72M0<1EO"
+                  ":2GN63KM34OLM73JF<;=1G_O_Ob0=AC`07EH=1IO71H090F0:1DO>1_O1b0>2N2N3L6H]O")
+        self.assertEqual(sum(records.string_to_counts(counts)), 50 * 70)
+        mask = records.rle_decode({"size": [50, 70], "counts": counts})
+        self.assertEqual(mask.shape, (50, 70))
+        np.testing.assert_array_equal(mask, mask[:, ::-1])
+        self.assertTrue(mask[0].all() and mask[-1].all())  # top and bottom rows are set
+        self.assertFalse(mask[25, :5].any())                # left edge of the ring is open
+        self.assertEqual(records.rle_encode(mask)["counts"], counts)
+
     def test_column_major_order(self):
         # 2x3 mask [[0,1,0],[1,1,0]]: column-major 0,1 | 1,1 | 0,0 -> counts [1, 3, 2] -> "132".
         mask = np.array([[0, 1, 0], [1, 1, 0]], dtype=bool)
