@@ -5,7 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
 BUILD_DIR=${BUILD_DIR:-$ROOT/build}
-DATA=${TERRASCOPE_SHARED_DATA:-$ROOT/../shared/data}
+source scripts/shared_data.sh
+DATA=$TERRASCOPE_SHARED_DATA
 
 bash scripts/setup.sh
 cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Sets up, builds and runs every test: Debian packages, CMake build, Python tool tests, ctest.
-# Usage: scripts/test.sh            (build dir: build/, override with BUILD_DIR=...)
+# Sets up, builds and runs every test: Debian packages, CMake build, generated test data,
+# Python tool tests, ctest.   Usage: bash scripts/test.sh   (BUILD_DIR=... to change build/)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
@@ -8,18 +8,18 @@ BUILD_DIR=${BUILD_DIR:-$ROOT/build}
 JOBS=${JOBS:-$(nproc)}
 
 bash scripts/setup.sh
+source scripts/shared_data.sh
+export TERRASCOPE_TEST_DATA="$BUILD_DIR/testdata"
 
-cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release
+cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release \
+  -DTERRASCOPE_SHARED_DATA="$TERRASCOPE_SHARED_DATA" -DTERRASCOPE_TEST_DATA="$TERRASCOPE_TEST_DATA"
 cmake --build "$BUILD_DIR" -j "$JOBS"
 
-# Test data made by the project's own tools (tiny bundles, golden files); see tools/README.md.
-if [ -x scripts/make_testdata.sh ]; then
-  bash scripts/make_testdata.sh "$BUILD_DIR/testdata"
-fi
+# Test data made by the project's own tools (tiny bundles, golden files, PIL references).
+bash scripts/make_testdata.sh "$TERRASCOPE_TEST_DATA"
 
-# Python tools: reference model, exporter, bundles.
-if [ -d tests/python ] && ls tests/python/test_*.py >/dev/null 2>&1; then
-  (cd tests/python && /usr/bin/python3 -m unittest -v 2>&1 | tail -n 40; exit "${PIPESTATUS[0]}")
-fi
+echo "== Python tool tests =="
+(cd tests/python && /usr/bin/python3 -m unittest 2>&1 | tail -n 30; exit "${PIPESTATUS[0]}")
 
+echo "== ctest =="
 ctest --test-dir "$BUILD_DIR" --output-on-failure -j "$JOBS"
