@@ -159,7 +159,8 @@ class Context:
         """'<The class> is [SEG].', with a note on the SAR view when clouds hide the region."""
         s = _seg_sentence(rng, cls)
         if self.has_sar and self.clouded(cls) >= CLOUD_NOTE_SHARE:
-            s += " Clouds hide part of it; SAR shows it."
+            s += " Clouds hide part of %s; SAR shows %s." % (("them", "them") if cls == scenes.ROAD
+                                                              else ("it", "it"))
         return s
 
 
