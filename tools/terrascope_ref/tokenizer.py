@@ -13,7 +13,8 @@ Decoding maps tokens back to bytes (added tokens as their content) and decodes U
 maximal invalid subsequence with U+FFFD (as Rust's from_utf8_lossy and Python's errors="replace" do).
 
 Invalid UTF-8 input (bytes) is decoded with errors="replace" before step 1 — the C++ engine does the
-same, so both turn e.g. b"\\xff" into U+FFFD.
+same, so both turn e.g. b"\\xff" into U+FFFD; a str with lone surrogates is treated as the bytes
+they stand for (surrogatepass), so "\\ud800" becomes three U+FFFD, as the bytes ED A0 80 do in C++.
 """
 
 import json
@@ -131,6 +132,10 @@ class Tokenizer:
     def encode(self, text, allow_special=True):
         if isinstance(text, (bytes, bytearray)):
             text = bytes(text).decode("utf-8", errors="replace")
+        elif any("\ud800" <= c <= "\udfff" for c in text):
+            # Lone surrogates are what the bytes ED A0 80.. decode to with surrogatepass; repair
+            # them the way the C++ engine repairs those bytes (one U+FFFD per byte).
+            text = text.encode("utf-8", "surrogatepass").decode("utf-8", errors="replace")
         ids = []
         if not allow_special:
             for word in self._pre_tokenize(self._normalize(text)):
