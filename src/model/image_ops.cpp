@@ -73,45 +73,53 @@ AxisWeights bicubic_axis_weights(int in_size, int out_size) {
   return axis;
 }
 
-// Rounded (the accumulator starts at one half) and clipped to 0..255.
-inline uint8_t to_pixel(int64_t accumulator) {
-  const int64_t value = accumulator >> kPrecisionBits;
+// Rounded (the accumulator starts at one half) and clipped to 0..255. Accumulators are 32-bit as in
+// PIL: with 22 fraction bits and the bicubic kernel's overshoot (< 2x), 255 * weights stays in
+// range.
+inline uint8_t to_pixel(int32_t accumulator) {
+  const int32_t value = accumulator >> kPrecisionBits;
   return static_cast<uint8_t>(value < 0 ? 0 : (value > 255 ? 255 : value));
 }
+constexpr int32_t kHalf = 1 << (kPrecisionBits - 1);
 
-// Rows [row_begin, row_end) of `in`, resampled along x: the result has (row_end - row_begin) rows.
-std::vector<uint8_t> resample_rows(const std::vector<uint8_t>& in, int in_w, int channels,
-                                   int row_begin, int row_end, int out_w) {
+// Rows [row_begin, row_end) of an RGB image, resampled along x: (row_end - row_begin) rows result.
+std::vector<uint8_t> resample_rows(const std::vector<uint8_t>& in, int in_w, int row_begin,
+                                   int row_end, int out_w) {
   const AxisWeights axis = bicubic_axis_weights(in_w, out_w);
-  std::vector<uint8_t> out(static_cast<size_t>(row_end - row_begin) * out_w * channels);
+  std::vector<uint8_t> out(static_cast<size_t>(row_end - row_begin) * out_w * 3);
   for (int y = row_begin; y < row_end; ++y) {
-    const uint8_t* src = &in[static_cast<size_t>(y) * in_w * channels];
-    uint8_t* dst = &out[static_cast<size_t>(y - row_begin) * out_w * channels];
+    const uint8_t* src = &in[static_cast<size_t>(y) * in_w * 3];
+    uint8_t* dst = &out[static_cast<size_t>(y - row_begin) * out_w * 3];
     for (int x = 0; x < out_w; ++x) {
       const int32_t* k = &axis.weights[static_cast<size_t>(x) * axis.taps];
-      const uint8_t* s = src + static_cast<size_t>(axis.first[x]) * channels;
-      for (int c = 0; c < channels; ++c) {
-        int64_t acc = 1 << (kPrecisionBits - 1);
-        for (int i = 0; i < axis.count[x]; ++i) acc += s[i * channels + c] * k[i];
-        dst[x * channels + c] = to_pixel(acc);
+      const uint8_t* s = src + static_cast<size_t>(axis.first[x]) * 3;
+      int32_t r = kHalf, g = kHalf, b = kHalf;
+      for (int i = 0; i < axis.count[x]; ++i) {
+        r += s[i * 3 + 0] * k[i];
+        g += s[i * 3 + 1] * k[i];
+        b += s[i * 3 + 2] * k[i];
       }
+      dst[x * 3 + 0] = to_pixel(r);
+      dst[x * 3 + 1] = to_pixel(g);
+      dst[x * 3 + 2] = to_pixel(b);
     }
   }
   return out;
 }
 
 // Resampled along y; `in` holds the source rows starting at source row `row_offset`.
-std::vector<uint8_t> resample_columns(const std::vector<uint8_t>& in, int width, int channels,
+std::vector<uint8_t> resample_columns(const std::vector<uint8_t>& in, int width,
                                       const AxisWeights& axis, int row_offset, int out_h) {
-  const size_t stride = static_cast<size_t>(width) * channels;
+  const size_t stride = static_cast<size_t>(width) * 3;
   std::vector<uint8_t> out(stride * out_h);
-  std::vector<int64_t> acc(stride);
+  std::vector<int32_t> acc(stride);
   for (int y = 0; y < out_h; ++y) {
     const int32_t* k = &axis.weights[static_cast<size_t>(y) * axis.taps];
-    std::fill(acc.begin(), acc.end(), int64_t{1} << (kPrecisionBits - 1));
+    std::fill(acc.begin(), acc.end(), kHalf);
     for (int i = 0; i < axis.count[y]; ++i) {
       const uint8_t* src = &in[static_cast<size_t>(axis.first[y] - row_offset + i) * stride];
-      for (size_t j = 0; j < stride; ++j) acc[j] += src[j] * k[i];
+      const int32_t weight = k[i];
+      for (size_t j = 0; j < stride; ++j) acc[j] += src[j] * weight;
     }
     uint8_t* dst = &out[static_cast<size_t>(y) * stride];
     for (size_t j = 0; j < stride; ++j) dst[j] = to_pixel(acc[j]);
@@ -156,19 +164,19 @@ RgbImage resize_bicubic(const RgbImage& image, int width, int height) {
   // PIL computes the vertical weights first so that the horizontal pass only produces the source
   // rows the vertical pass reads; the intermediate image is 8-bit (rounded and clipped).
   if (!need_y) {
-    out.pixels = resample_rows(image.pixels, image.width, kChannels, 0, image.height, width);
+    out.pixels = resample_rows(image.pixels, image.width, 0, image.height, width);
     return out;
   }
   const AxisWeights rows = bicubic_axis_weights(image.height, height);
   if (!need_x) {
-    out.pixels = resample_columns(image.pixels, width, kChannels, rows, 0, height);
+    out.pixels = resample_columns(image.pixels, width, rows, 0, height);
     return out;
   }
   const int row_begin = rows.first.front();
   const int row_end = rows.first.back() + rows.count.back();
   const std::vector<uint8_t> wide =
-      resample_rows(image.pixels, image.width, kChannels, row_begin, row_end, width);
-  out.pixels = resample_columns(wide, width, kChannels, rows, row_begin, height);
+      resample_rows(image.pixels, image.width, row_begin, row_end, width);
+  out.pixels = resample_columns(wide, width, rows, row_begin, height);
   return out;
 }
 
