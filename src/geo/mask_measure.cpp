@@ -239,10 +239,19 @@ MaskRelation relate_masks(const RasterGrid& grid, const GrayImage& a, const Gray
                               std::to_string(a.height) + " and " + std::to_string(b.width) + "x" +
                               std::to_string(b.height) + ")");
   }
-  const cv::Mat set_a = ones_of(geo::mask_on_grid(grid, a, validity, kSubject));
-  const cv::Mat set_b = ones_of(geo::mask_on_grid(grid, b, validity, kSubject));
+  const cv::Mat full_a = ones_of(geo::mask_on_grid(grid, a, validity, kSubject));
+  const cv::Mat full_b = ones_of(geo::mask_on_grid(grid, b, validity, kSubject));
   MaskRelation relation;
-  if (cv::countNonZero(set_a) == 0 || cv::countNonZero(set_b) == 0) return relation;
+  if (cv::countNonZero(full_a) == 0 || cv::countNonZero(full_b) == 0) return relation;
+
+  // Distances between pixels of a and b do not depend on pixels outside both masks, so both
+  // computations run on the masks' joint bounding box (one pixel wider, for the dilation): a full
+  // 10980 x 10980 scene would need a gigabyte of distances otherwise.
+  const cv::Rect window =
+      (cv::boundingRect(full_a) | cv::boundingRect(full_b)) + cv::Size(2, 2) - cv::Point(1, 1);
+  const cv::Rect inside = window & cv::Rect(0, 0, grid.width, grid.height);
+  const cv::Mat set_a = full_a(inside).clone();
+  const cv::Mat set_b = full_b(inside).clone();
 
   cv::Mat grown;
   cv::dilate(set_a, grown, cv::Mat::ones(3, 3, CV_8U));
@@ -251,7 +260,7 @@ MaskRelation relate_masks(const RasterGrid& grid, const GrayImage& a, const Gray
   const std::vector<uint8_t> in_a(set_a.datastart, set_a.dataend);
   const auto nearest_b = [&](double column_step, double row_step) {
     const std::vector<double> d2 =
-        geo::squared_distance_to_set(in_a, grid.width, grid.height, column_step, row_step);
+        geo::squared_distance_to_set(in_a, inside.width, inside.height, column_step, row_step);
     double best = std::numeric_limits<double>::infinity();
     const uint8_t* in_b = set_b.ptr<uint8_t>(0);
     for (size_t i = 0; i < d2.size(); ++i) {

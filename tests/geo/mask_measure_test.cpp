@@ -66,7 +66,7 @@ TEST(MaskMeasure, LabelWaterAreaMatchesTheIndependentComputation) {
   EXPECT_NEAR(*measured.area_m2, reference, 0.005 * reference);  // the bound: 0.5%
   EXPECT_NEAR(*measured.area_m2, reference, 1e-6 * reference);   // what two exact methods give
   // Degrees squared would be off by ten orders of magnitude; a flat 10 m x 10 m guess by 27%.
-  std::printf("label water area: %.3f m^2 (C++), %.3f m^2 (Python quadrature)\n", *measured.area_m2,
+  std::printf("label water area: %.6f m^2 (C++), %.6f m^2 (Python quadrature)\n", *measured.area_m2,
               reference);
 }
 
@@ -263,6 +263,18 @@ TEST(MaskRelation, TenMetrePixelsGiveEdtTimesTenMetres) {
   EXPECT_NEAR(*relation.distance_pixels, std::hypot(4.0, 3.0), 1e-12);
   EXPECT_NEAR(*relation.distance_m, 50.0, 1e-9);
   EXPECT_FALSE(relation.touching);
+}
+
+TEST(MaskRelation, MasksAtOppositeCornersOfTheGrid) {
+  const RasterGrid grid = projected_grid(30, 20, 10, 10);
+  const MaskRelation apart = relate_masks(grid, test::rectangle_mask(30, 20, 0, 0, 0, 0),
+                                          test::rectangle_mask(30, 20, 29, 19, 29, 19));
+  EXPECT_NEAR(*apart.distance_m, 10 * std::hypot(29.0, 19.0), 1e-9);
+  EXPECT_FALSE(apart.touching);
+  const MaskRelation edge = relate_masks(grid, test::rectangle_mask(30, 20, 29, 0, 29, 19),
+                                         test::rectangle_mask(30, 20, 28, 19, 28, 19));
+  EXPECT_TRUE(edge.touching);
+  EXPECT_NEAR(*edge.distance_m, 10.0, 1e-9);
 }
 
 TEST(MaskRelation, DiagonalNeighboursTouch) {
