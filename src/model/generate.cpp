@@ -29,7 +29,8 @@ class LlmSteps {
   torch::Tensor embed(const std::vector<int32_t>& ids) {
     torch::Tensor t = torch::tensor(std::vector<int64_t>(ids.begin(), ids.end()), torch::kInt64)
                           .to(model_.device);
-    torch::Tensor out = llm_.get_method("embed")({t}).toTensor();
+    torch::Tensor out =
+        call_module(file_, "embed", [&] { return llm_.get_method("embed")({t}).toTensor(); });
     const int64_t D = model_.bundle.manifest.llm.hidden;
     if (out.dim() != 2 || out.size(0) != t.size(0) || out.size(1) != D) {
       throw Error(file_, "embed returned shape " + std::string(c10::str(out.sizes())) +
@@ -42,7 +43,7 @@ class LlmSteps {
   std::pair<torch::Tensor, torch::Tensor> step(const torch::Tensor& embeds, int64_t start,
                                                torch::Tensor& cache) {
     torch::Tensor start_t = torch::tensor(std::vector<int64_t>{start}, torch::kInt64).to(model_.device);
-    auto out = llm_.forward({embeds, start_t, cache});
+    auto out = call_module(file_, "forward", [&] { return llm_.forward({embeds, start_t, cache}); });
     if (!out.isTuple() || out.toTuple()->elements().size() != 2) {
       throw Error(file_, "forward must return a tuple (logits, hidden)");
     }

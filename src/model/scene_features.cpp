@@ -25,8 +25,9 @@ void check_image(const RgbImage& image, const std::string& what) {
 torch::Tensor run_encoder(const Model::Impl& model, torch::jit::Module& encoder, const char* name,
                           const torch::Tensor& pixels) {
   const Manifest& m = model.bundle.manifest;
-  torch::Tensor tokens =
-      encoder.forward({pixels.to(model.device, model.dtype)}).toTensor();
+  torch::Tensor input = pixels.to(model.device, model.dtype);
+  torch::Tensor tokens = call_module(module_file(model, name), "forward",
+                                     [&] { return encoder.forward({input}).toTensor(); });
   if (tokens.dim() != 3 || tokens.size(0) != pixels.size(0) ||
       tokens.size(1) != m.vision.tokens_per_tile || tokens.size(2) != m.llm.hidden) {
     throw Error(model.bundle.dir + "/" + m.modules.at(name).file,
@@ -108,7 +109,8 @@ void ensure_sam_features(const Model::Impl& model, const std::vector<RgbImage>& 
     torch::Tensor input =
         sam_input_tensor(frames[i], pp.sam_image_size, pp.sam_mean, pp.sam_std)
             .to(model.device, model.dtype);
-    auto out = encoder.forward({input});
+    auto out = call_module(module_file(model, "sam_encoder"), "forward",
+                           [&] { return encoder.forward({input}); });
     if (!out.isTuple() || out.toTuple()->elements().size() != 3) {
       throw Error(model.bundle.dir + "/" + m.modules.at("sam_encoder").file,
                   "forward must return a tuple (feat, hr0, hr1)");

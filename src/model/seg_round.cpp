@@ -71,7 +71,9 @@ SegRoundOutput run_seg_round(const Model::Impl& model, const SceneFeatures& scen
   auto& decoder = const_cast<torch::jit::Module&>(model.bundle.sam_decoder);
   const std::string decoder_file = model.bundle.dir + "/" + m.modules.at("sam_decoder").file;
 
-  torch::Tensor lang = seg_proj.forward({input.seg_hidden.reshape({1, -1})}).toTensor();
+  torch::Tensor lang = call_module(module_file(model, "seg_proj"), "forward", [&] {
+    return seg_proj.forward({input.seg_hidden.reshape({1, -1})}).toTensor();
+  });
   if (lang.dim() != 2 || lang.size(0) != 1 || lang.size(1) != m.sam.lang_dim) {
     throw Error(model.bundle.dir + "/" + m.modules.at("seg_proj").file,
                 "forward returned shape " + std::string(c10::str(lang.sizes())) + ", expected [1," +
@@ -80,7 +82,9 @@ SegRoundOutput run_seg_round(const Model::Impl& model, const SceneFeatures& scen
 
   SegRoundOutput out;
   for (const auto& features : scene.sam) {
-    auto result = decoder.forward({features[0], features[1], features[2], lang});
+    auto result = call_module(decoder_file, "forward", [&] {
+      return decoder.forward({features[0], features[1], features[2], lang});
+    });
     if (!result.isTuple() || result.toTuple()->elements().size() != 3) {
       throw Error(decoder_file, "forward must return a tuple (mask_logits, iou, object_score)");
     }

@@ -69,3 +69,43 @@ inline bool read_logits(const std::string& path, std::vector<std::vector<float>>
 }
 
 }  // namespace terrascope::testdata
+
+#include <filesystem>
+#include <functional>
+#include <nlohmann/json.hpp>
+
+#include "model/sha256.h"
+
+namespace terrascope::testdata {
+
+// A fresh copy of the tiny bundle at `dest` (replaced if present); false if the bundle is missing.
+inline bool copy_tiny_bundle(const std::string& dest) {
+  namespace fs = std::filesystem;
+  if (!fs::exists(tiny_bundle() + "/terrascope.json")) return false;
+  fs::remove_all(dest);
+  fs::create_directories(dest);
+  for (const auto& entry : fs::directory_iterator(tiny_bundle())) {
+    fs::copy(entry.path(), fs::path(dest) / entry.path().filename());
+  }
+  return true;
+}
+
+// Rewrites DIR/terrascope.json after `edit`.
+inline void edit_manifest(const std::string& dir, const std::function<void(nlohmann::json&)>& edit) {
+  const std::string path = dir + "/terrascope.json";
+  nlohmann::json m;
+  {
+    std::ifstream in(path);
+    m = nlohmann::json::parse(in);
+  }
+  edit(m);
+  std::ofstream out(path, std::ios::trunc);
+  out << m.dump(1);
+}
+
+// The first tiny-bundle image of the golden cases (the single-image input).
+inline bool golden_single_image(RgbImage& image) {
+  return read_rgb(tiny_golden() + "/single_release_img0.rgb", image);
+}
+
+}  // namespace terrascope::testdata
