@@ -32,7 +32,8 @@ struct MaskMeasurements {
   std::optional<double> area_m2;
   int connected_components = 0;  // OpenCV, 8-connectivity
   // Mean of the mask pixels' centres, in pixels (column, row; (0.5, 0.5) is the first pixel's
-  // centre) and, when georeferenced, in lon/lat. Absent for an empty mask.
+  // centre) and, when georeferenced, in lon/lat (not for an engineering/local CRS, which has no
+  // place on the Earth). Absent for an empty mask.
   std::optional<double> centroid_col, centroid_row;
   std::optional<LonLat> centroid_lonlat;
   std::optional<PixelBox> bbox_pixels;

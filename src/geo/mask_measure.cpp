@@ -219,7 +219,8 @@ MaskMeasurements measure_mask(const RasterGrid& grid, const GrayImage& mask,
   m.centroid_col = col_sum / static_cast<double>(m.pixel_count);
   m.centroid_row = row_sum / static_cast<double>(m.pixel_count);
   m.bbox_pixels = box;
-  if (georeferenced) {
+  // An engineering (local) CRS has metres but no place on the Earth: no lon/lat then.
+  if (georeferenced && !crs->IsLocal()) {
     const auto to_lonlat = geo::to_wgs84_lon_lat(*crs, kSubject);
     double x = 0, y = 0;
     geo::pixel_to_map(grid, *m.centroid_col, *m.centroid_row, &x, &y);

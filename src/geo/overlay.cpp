@@ -1,4 +1,6 @@
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <fstream>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
@@ -130,9 +132,13 @@ void write_overlay_png(const std::string& path, const RgbImage& scene,
   geo::AtomicFile file(path);
   {
     std::ofstream out(file.temp_path(), std::ios::binary);
+    if (!out.is_open()) {
+      throw Error(path,
+                  std::string("cannot create the overlay PNG (") + std::strerror(errno) + ")");
+    }
     out.write(reinterpret_cast<const char*>(png.data()), static_cast<std::streamsize>(png.size()));
     out.close();
-    if (!out) throw Error(path, "cannot write the overlay PNG");
+    if (!out) throw Error(path, "cannot write the overlay PNG (disk full?)");
   }
   file.commit();
 }

@@ -107,6 +107,21 @@ TEST(AtomicFile, FailedRenameIsAnErrorAndRemovesTheTempFile) {
   EXPECT_EQ(dir.entries(), std::set<std::string>{"taken.txt"});
 }
 
+TEST(AtomicFile, PathThroughARegularFileIsAnError) {
+  ScratchDir dir;
+  write_text(dir.file("plain_file"), "x");
+  const std::string path = dir.file("plain_file/sub/out.txt");
+  const std::string message = error_of([&] { geo::AtomicFile file(path); });
+  EXPECT_EQ(message.rfind(path + ": output directory", 0), 0u) << message;
+}
+
+TEST(AtomicFile, PathEndingInASlashIsAnError) {
+  ScratchDir dir;
+  const std::string path = dir.path() + "/";
+  const std::string message = error_of([&] { geo::AtomicFile file(path); });
+  EXPECT_NE(message.find("names a directory, not a file"), std::string::npos) << message;
+}
+
 TEST(AtomicFile, EmptyPathIsAnError) {
   EXPECT_THROW(geo::AtomicFile file(""), Error);
 }

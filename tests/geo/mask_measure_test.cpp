@@ -376,6 +376,26 @@ TEST(MaskMeasure, GeographicGridBeyondThePolesIsAnError) {
             std::string::npos);
 }
 
+constexpr const char* kLocalCrs =
+    "LOCAL_CS[\"site grid\",UNIT[\"metre\",1],AXIS[\"X\",EAST],AXIS[\"Y\",NORTH]]";
+
+TEST(MaskMeasure, LocalCrsHasAreaButNoLonLat) {
+  RasterGrid grid = projected_grid(4, 4, 2, 3);
+  grid.crs_wkt = kLocalCrs;
+  const MaskMeasurements measured = measure_mask(grid, test::rectangle_mask(4, 4, 0, 0, 1, 1));
+  EXPECT_NEAR(*measured.area_m2, 4 * 6.0, 1e-12);
+  EXPECT_FALSE(measured.centroid_lonlat.has_value());
+  EXPECT_FALSE(measured.bbox_lonlat.has_value());
+}
+
+TEST(MaskMeasure, GeocentricCrsIsAnError) {
+  RasterGrid grid = projected_grid(4, 4, 10, 10);
+  grid.crs_wkt = test::epsg_wkt(4978);
+  const std::string message =
+      error_of([&] { measure_mask(grid, test::rectangle_mask(4, 4, 0, 0, 1, 1)); });
+  EXPECT_NE(message.find("neither geographic nor projected"), std::string::npos) << message;
+}
+
 TEST(MaskRelation, MasksOfDifferentSizesAreAnError) {
   const RasterGrid grid = projected_grid(10, 10, 10, 10);
   const std::string message = error_of([&] {

@@ -230,6 +230,27 @@ TEST(MaskWriter, MaskWithTooFewPixelsIsAnError) {
   EXPECT_NE(message.find("holds 2 pixels"), std::string::npos) << message;
 }
 
+TEST(MaskWriter, EmptyMaskIsAnError) {
+  ScratchDir dir;
+  RasterGrid grid;
+  grid.width = grid.height = 4;
+  const std::string message =
+      error_of([&] { write_mask_geotiff(dir.file("m.tif"), grid, GrayImage{}); });
+  EXPECT_NE(message.find("mask is empty (0x0)"), std::string::npos) << message;
+}
+
+TEST(MaskWriter, ValidityValuesOtherThanZeroAndOneAreAnError) {
+  ScratchDir dir;
+  RasterGrid grid;
+  grid.width = grid.height = 2;
+  const GrayImage valid{2, 2, {1, 1, 1, 255}};
+  const std::string message = error_of([&] {
+    write_mask_geotiff(dir.file("m.tif"), grid, GrayImage{2, 2, {0, 1, 1, 0}}, &valid);
+  });
+  EXPECT_NE(message.find("validity mask holds value 255 at (1,1)"), std::string::npos) << message;
+  EXPECT_TRUE(dir.entries().empty());
+}
+
 TEST(MaskWriter, EmptyGridIsAnError) {
   ScratchDir dir;
   const std::string message = error_of([&] {

@@ -240,6 +240,25 @@ TEST(Polygons, UnwritableDirectoryIsAnErrorAndLeavesNothing) {
   EXPECT_EQ(dir.entries(), std::set<std::string>{"plain_file"});
 }
 
+TEST(Polygons, LocalCrsCannotBeWrittenAsGeoJson) {
+  ScratchDir dir;
+  RasterGrid grid;
+  grid.width = grid.height = 4;
+  grid.has_geotransform = true;
+  grid.crs_wkt = "LOCAL_CS[\"site grid\",UNIT[\"metre\",1],AXIS[\"X\",EAST],AXIS[\"Y\",NORTH]]";
+  const std::string out = dir.file("site.geojson");
+  const std::string message =
+      error_of([&] { write_mask_geojson(out, grid, test::rectangle_mask(4, 4, 0, 0, 1, 1)); });
+  EXPECT_EQ(message.rfind(out + ": no transformation from the scene CRS to EPSG:4326", 0), 0u)
+      << message;
+  EXPECT_TRUE(dir.entries().empty());
+  // The GeoPackage keeps the scene's own coordinates, so it is fine.
+  EXPECT_EQ(
+      write_mask_geopackage(dir.file("site.gpkg"), grid, test::rectangle_mask(4, 4, 0, 0, 1, 1))
+          .polygon_count,
+      1);
+}
+
 TEST(Polygons, MalformedMaskIsAnErrorNamingTheOutput) {
   ScratchDir dir;
   RasterGrid grid;
