@@ -12,6 +12,7 @@ PACKAGES=(
   libgtest-dev libgmock-dev googletest
   libpcre2-dev libutf8proc-dev
   python3-pil python3-regex python3-jsonschema
+  clang libclang-rt-14-dev
 )
 
 SUDO=""

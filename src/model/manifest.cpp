@@ -1,6 +1,7 @@
 #include "model/manifest.h"
 
 #include <fstream>
+#include <limits>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
@@ -43,8 +44,11 @@ class FieldReader {
     const json& v = member(parent, key, path);
     if (!v.is_number_integer()) fail(path, "must be an integer");
     int64_t n = v.get<int64_t>();
-    if (n < min_value) fail(path, "must be >= " + std::to_string(min_value) + ", is " +
-                                      std::to_string(n));
+    if (n < min_value)
+      fail(path, "must be >= " + std::to_string(min_value) + ", is " + std::to_string(n));
+    // No manifest number is near 2^31; a larger one would wrap in the int fields (issue 8).
+    if (n > std::numeric_limits<int32_t>::max())
+      fail(path, "must be <= 2147483647, is " + std::to_string(n));
     return n;
   }
 
@@ -98,7 +102,8 @@ class FieldReader {
     const json& v = member(parent, key, path);
     if (!v.is_array()) fail(path, "must be a list of shapes");
     std::vector<Shape> out;
-    for (size_t i = 0; i < v.size(); ++i) out.push_back(shape(v[i], path + "[" + std::to_string(i) + "]"));
+    for (size_t i = 0; i < v.size(); ++i)
+      out.push_back(shape(v[i], path + "[" + std::to_string(i) + "]"));
     return out;
   }
 
@@ -139,13 +144,15 @@ void expect_method(const FieldReader& r, const Manifest& m, const std::string& m
   auto check = [&](const std::vector<Shape>& got, const std::vector<Shape>& want,
                    const std::string& which) {
     if (got.size() != want.size()) {
-      r.fail(path + "." + which, "has " + std::to_string(got.size()) + " shapes, the architecture needs " +
+      r.fail(path + "." + which, "has " + std::to_string(got.size()) +
+                                     " shapes, the architecture needs " +
                                      std::to_string(want.size()));
     }
     for (size_t i = 0; i < want.size(); ++i) {
       if (got[i] != want[i]) {
-        r.fail(path + "." + which + "[" + std::to_string(i) + "]",
-               "is " + shape_text(got[i]) + ", the architecture numbers give " + shape_text(want[i]));
+        r.fail(
+            path + "." + which + "[" + std::to_string(i) + "]",
+            "is " + shape_text(got[i]) + ", the architecture numbers give " + shape_text(want[i]));
       }
     }
   };
@@ -166,7 +173,8 @@ void check_architecture(const FieldReader& r, const Manifest& m) {
       llm.cache_shape[2] != llm.kv_heads || llm.cache_shape[3] < 1 ||
       llm.cache_shape[4] != llm.head_dim) {
     r.fail("architecture.llm.cache_shape",
-           "is " + shape_text(llm.cache_shape) + ", must be [layers, 2, kv_heads, length, head_dim] = [" +
+           "is " + shape_text(llm.cache_shape) +
+               ", must be [layers, 2, kv_heads, length, head_dim] = [" +
                std::to_string(llm.layers) + ",2," + std::to_string(llm.kv_heads) + ",L," +
                std::to_string(llm.head_dim) + "]");
   }
@@ -178,7 +186,8 @@ void check_architecture(const FieldReader& r, const Manifest& m) {
   const int64_t tokens_side = static_cast<int64_t>(side + 0.5);
   if (tokens_side * tokens_side != v.tokens_per_tile) {
     r.fail("architecture.vision.tokens_per_tile",
-           "is " + std::to_string(v.tokens_per_tile) + ", (image_size/patch_size*downsample_ratio)^2 is " +
+           "is " + std::to_string(v.tokens_per_tile) +
+               ", (image_size/patch_size*downsample_ratio)^2 is " +
                std::to_string(tokens_side * tokens_side));
   }
   if (m.preprocess.tile_size != v.image_size) {
@@ -192,7 +201,8 @@ void check_architecture(const FieldReader& r, const Manifest& m) {
   if (s.mask_size * 4 != s.image_size) r.fail("architecture.sam.mask_size", "must be image_size/4");
   if (s.d_model % 8 != 0) r.fail("architecture.sam.d_model", "must be a multiple of 8");
   if (m.seg_proj_in != llm.hidden) r.fail("architecture.seg_proj.in", "differs from llm.hidden");
-  if (m.seg_proj_out != s.lang_dim) r.fail("architecture.seg_proj.out", "differs from sam.lang_dim");
+  if (m.seg_proj_out != s.lang_dim)
+    r.fail("architecture.seg_proj.out", "differs from sam.lang_dim");
   if (m.preprocess.min_tiles > m.preprocess.max_tiles) {
     r.fail("preprocess.min_tiles", "is larger than max_tiles");
   }
@@ -214,7 +224,8 @@ void check_architecture(const FieldReader& r, const Manifest& m) {
 }  // namespace
 
 void check_policies(const Policies& p, const std::string& origin) {
-  if (p.region_cap < 1) throw Error(origin, "region cap must be >= 1, is " + std::to_string(p.region_cap));
+  if (p.region_cap < 1)
+    throw Error(origin, "region cap must be >= 1, is " + std::to_string(p.region_cap));
   if (p.region_selection != "release" && p.region_selection != "paper") {
     throw Error(origin, "region selection '" + p.region_selection + "' unknown (release, paper)");
   }
@@ -230,7 +241,7 @@ Manifest parse_manifest(const std::string& json_text, const std::string& origin)
   json root;
   try {
     root = json::parse(json_text);
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {  // parse_error, or out_of_range for a number like 1e999
     throw Error(origin, std::string("not valid JSON: ") + e.what());
   }
   if (!root.is_object()) throw Error(origin, "not a JSON object");
@@ -265,12 +276,15 @@ Manifest parse_manifest(const std::string& json_text, const std::string& origin)
                               "architecture.llm.cache_shape");
 
   const json& vis = r.object(arch, "vision", "architecture.vision");
-  auto vi = [&](const char* k) { return r.integer(vis, k, std::string("architecture.vision.") + k); };
+  auto vi = [&](const char* k) {
+    return r.integer(vis, k, std::string("architecture.vision.") + k);
+  };
   m.vision.image_size = vi("image_size");
   m.vision.patch_size = vi("patch_size");
   m.vision.tokens_per_tile = vi("tokens_per_tile");
   m.vision.hidden = vi("hidden");
-  m.vision.downsample_ratio = r.number(vis, "downsample_ratio", "architecture.vision.downsample_ratio");
+  m.vision.downsample_ratio =
+      r.number(vis, "downsample_ratio", "architecture.vision.downsample_ratio");
 
   const json& sam = r.object(arch, "sam", "architecture.sam");
   auto si = [&](const char* k) { return r.integer(sam, k, std::string("architecture.sam.") + k); };
@@ -295,7 +309,8 @@ Manifest parse_manifest(const std::string& json_text, const std::string& origin)
   m.tokens.answer_start = ts("answer_start");
   m.tokens.answer_end = ts("answer_end");
   const json& stop = r.member(tok, "stop", "tokens.stop");
-  if (!stop.is_array() || stop.empty()) r.fail("tokens.stop", "must be a non-empty list of strings");
+  if (!stop.is_array() || stop.empty())
+    r.fail("tokens.stop", "must be a non-empty list of strings");
   for (const json& s : stop) {
     if (!s.is_string() || s.get<std::string>().empty()) {
       r.fail("tokens.stop", "must be a non-empty list of strings");
@@ -328,8 +343,9 @@ Manifest parse_manifest(const std::string& json_text, const std::string& origin)
   m.preprocess.sam_std = r.triple(pp, "sam_std", "preprocess.sam_std");
   for (const auto* stds : {&m.preprocess.std, &m.preprocess.sam_std}) {
     for (double x : *stds) {
-      if (!(x > 0)) r.fail(stds == &m.preprocess.std ? "preprocess.std" : "preprocess.sam_std",
-                           "must be positive");
+      if (!(x > 0))
+        r.fail(stds == &m.preprocess.std ? "preprocess.std" : "preprocess.sam_std",
+               "must be positive");
     }
   }
 
@@ -341,8 +357,10 @@ Manifest parse_manifest(const std::string& json_text, const std::string& origin)
   check_policies(m.policies, origin + ": policies");
 
   const json& gen = r.object(root, "generation", "generation");
-  m.max_new_tokens = static_cast<int>(r.integer(gen, "max_new_tokens", "generation.max_new_tokens"));
-  m.max_seg_rounds = static_cast<int>(r.integer(gen, "max_seg_rounds", "generation.max_seg_rounds", 0));
+  m.max_new_tokens =
+      static_cast<int>(r.integer(gen, "max_new_tokens", "generation.max_new_tokens"));
+  m.max_seg_rounds =
+      static_cast<int>(r.integer(gen, "max_seg_rounds", "generation.max_seg_rounds", 0));
 
   const json& mods = r.object(root, "modules", "modules");
   for (const char* name :
