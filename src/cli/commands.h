@@ -12,5 +12,9 @@ using CommandRunner = std::function<int()>;
 // Registration functions, one per subcommand file. Each adds its CLI::App and returns the runner
 // that main() calls when that subcommand was chosen.
 CommandRunner add_info_command(CLI::App& app);
+CommandRunner add_verify_command(CLI::App& app);
+CommandRunner add_ask_command(CLI::App& app);
+CommandRunner add_batch_command(CLI::App& app);
+CommandRunner add_bench_command(CLI::App& app);
 
 }  // namespace terrascope::cli

@@ -18,7 +18,11 @@ int main(int argc, char** argv) {
   auto add = [&](terrascope::cli::CommandRunner runner) {
     commands.emplace_back(app.get_subcommands({}).back(), std::move(runner));
   };
+  add(terrascope::cli::add_ask_command(app));
+  add(terrascope::cli::add_batch_command(app));
+  add(terrascope::cli::add_bench_command(app));
   add(terrascope::cli::add_info_command(app));
+  add(terrascope::cli::add_verify_command(app));
 
   try {
     app.parse(argc, argv);
