@@ -19,8 +19,9 @@ import numpy as np
 from osgeo import gdal, osr
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-LABEL = os.path.normpath(os.path.join(HERE, "..", "..", "shared", "data", "sen1floods11",
-                                      "Spain_7370579_LabelHand.tif"))
+SHARED_DATA = os.environ.get("TERRASCOPE_SHARED_DATA",
+                             os.path.join(HERE, "..", "..", "shared", "data"))
+LABEL = os.path.normpath(os.path.join(SHARED_DATA, "sen1floods11", "Spain_7370579_LabelHand.tif"))
 OUTPUT_NAME = "label_area.json"
 
 
