@@ -21,7 +21,9 @@ bool inside(const fs::path& root, const fs::path& path) {
   return p != path.end();
 }
 
-Tokenizer load_tokenizer(const std::string& path) { return Tokenizer::from_file(path); }
+Tokenizer load_tokenizer(const std::string& path) {
+  return Tokenizer::from_file(path);
+}
 
 int32_t resolve_token(const Tokenizer& tokenizer, const std::string& text, const std::string& field,
                       int64_t vocab, const std::string& manifest_path) {
@@ -45,13 +47,14 @@ std::string resolve_bundle_file(const std::string& bundle_dir, const std::string
   const std::string manifest_path = (fs::path(bundle_dir) / kManifestName).string();
   const fs::path rel(file);
   if (rel.is_absolute() || rel.has_root_name() || rel.has_root_directory()) {
-    throw Error(manifest_path, "field '" + field + "': '" + file +
-                                   "' is an absolute path; bundle files must lie inside the bundle");
+    throw Error(manifest_path,
+                "field '" + field + "': '" + file +
+                    "' is an absolute path; bundle files must lie inside the bundle");
   }
   for (const fs::path& part : rel) {
     if (part == "..") {
-      throw Error(manifest_path, "field '" + field + "': '" + file +
-                                     "' leaves the bundle directory ('..')");
+      throw Error(manifest_path,
+                  "field '" + field + "': '" + file + "' leaves the bundle directory ('..')");
     }
   }
   const fs::path full = fs::path(bundle_dir) / rel;
@@ -67,8 +70,7 @@ std::string resolve_bundle_file(const std::string& bundle_dir, const std::string
   return full.string();
 }
 
-Bundle load_bundle(const std::string& bundle_dir, const torch::Device& device,
-                   torch::ScalarType dtype) {
+VerifiedBundle verify_bundle(const std::string& bundle_dir) {
   std::error_code ec;
   if (!fs::is_directory(bundle_dir, ec)) throw Error(bundle_dir, "not a bundle directory");
   const std::string manifest_path = (fs::path(bundle_dir) / kManifestName).string();
@@ -96,8 +98,13 @@ Bundle load_bundle(const std::string& bundle_dir, const torch::Device& device,
       verify(manifest.tokenizer_file, manifest.tokenizer_sha256, "tokenizer.sha256");
 
   Tokenizer tokenizer = load_tokenizer(tokenizer_path);
-  Bundle b{bundle_dir, manifest_path, std::move(manifest), std::move(tokenizer), {}, {}, {}, {},
-           {}, {}, {}};
+  VerifiedBundle b{bundle_dir,
+                   manifest_path,
+                   std::move(manifest),
+                   std::move(module_paths),
+                   tokenizer_path,
+                   std::move(tokenizer),
+                   {}};
   const Manifest& m = b.manifest;
 
   const int64_t vocab = m.llm.vocab;
@@ -115,6 +122,25 @@ Bundle load_bundle(const std::string& bundle_dir, const torch::Device& device,
   b.ids.answer_start = rt(t.answer_start, "answer_start");
   b.ids.answer_end = rt(t.answer_end, "answer_end");
   for (const std::string& s : t.stop) b.ids.stop.push_back(rt(s, "stop"));
+  return b;
+}
+
+Bundle load_bundle(const std::string& bundle_dir, const torch::Device& device,
+                   torch::ScalarType dtype) {
+  VerifiedBundle v = verify_bundle(bundle_dir);
+  const std::map<std::string, std::string> module_paths = std::move(v.module_paths);
+  Bundle b{v.dir,
+           v.manifest_path,
+           std::move(v.manifest),
+           std::move(v.tokenizer),
+           v.ids,
+           {},
+           {},
+           {},
+           {},
+           {},
+           {}};
+  const Manifest& m = b.manifest;
 
   // Load each file once (vision and sar_encoder may share one), then check the methods.
   std::map<std::string, torch::jit::Module> loaded;

@@ -6,6 +6,7 @@
 #include <torch/script.h>
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -34,6 +35,22 @@ struct Bundle {
 // that lead outside the bundle directory.
 std::string resolve_bundle_file(const std::string& bundle_dir, const std::string& file,
                                 const std::string& field);
+
+// Everything about a bundle that can be checked without loading its code: the manifest, every file
+// inside the bundle and matching its sha256, the tokenizer, the special-token ids resolved through
+// it (`terrascope verify`; load_bundle starts with it).
+struct VerifiedBundle {
+  std::string dir;
+  std::string manifest_path;
+  Manifest manifest;
+  std::map<std::string, std::string> module_paths;  // module name -> file, hash checked
+  std::string tokenizer_path;
+  Tokenizer tokenizer;
+  SpecialTokenIds ids;
+};
+
+// Verifies without loading any TorchScript. Throws Error naming the file or manifest field.
+VerifiedBundle verify_bundle(const std::string& bundle_dir);
 
 // Loads and verifies everything; the modules are moved to `device` and `dtype` and set to eval.
 Bundle load_bundle(const std::string& bundle_dir, const torch::Device& device,
