@@ -1,6 +1,6 @@
-// The TerraScope engine as another C++ program uses it: load a model bundle once (Model, immutable and
-// shareable between threads), open a Session per conversation on one scene, ask questions, read the
-// answer text and the masks the model reasoned with. No libtorch types here.
+// The TerraScope engine as another C++ program uses it: load a model bundle once (Model, immutable
+// and shareable between threads), open a Session per conversation on one scene, ask questions, read
+// the answer text and the masks the model reasoned with. No libtorch types here.
 //
 //   auto model = terrascope::Model::load("models/tiny", {"cpu", "fp32"});
 //   terrascope::Session session(model);
@@ -46,11 +46,11 @@ struct Sampling {
 
 // One [SEG] round: the masks SAM-2 decoded and the vision tokens fed back as <REGION>.
 struct SegResult {
-  std::vector<GrayImage> frame_masks;  // one 0/1 mask per frame, at the first frame's size
+  std::vector<GrayImage> frame_masks;   // one 0/1 mask per frame, at the first frame's size
   std::vector<int64_t> region_indices;  // rows of the flat vision tokens fed as <REGION>
   int frame = 0;                        // frame whose mask chose the rows
   std::vector<bool> region_from_sar;    // per row, true where the SAR row was fed (sar fusion)
-  std::string modality = "optical";      // rows fed: "optical", "sar" or "both"
+  std::string modality = "optical";     // rows fed: "optical", "sar" or "both"
 };
 
 // Why generation ended.

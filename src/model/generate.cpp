@@ -34,7 +34,8 @@ class LlmSteps {
     const int64_t D = model_.bundle.manifest.llm.hidden;
     if (out.dim() != 2 || out.size(0) != t.size(0) || out.size(1) != D) {
       throw Error(file_, "embed returned shape " + std::string(c10::str(out.sizes())) +
-                             ", expected [" + std::to_string(t.size(0)) + "," + std::to_string(D) + "]");
+                             ", expected [" + std::to_string(t.size(0)) + "," + std::to_string(D) +
+                             "]");
     }
     return out;
   }
@@ -42,8 +43,11 @@ class LlmSteps {
   // (logits [V], hidden [D]) of the last of `embeds`, fed at positions start.. on `cache`.
   std::pair<torch::Tensor, torch::Tensor> step(const torch::Tensor& embeds, int64_t start,
                                                torch::Tensor& cache) {
-    torch::Tensor start_t = torch::tensor(std::vector<int64_t>{start}, torch::kInt64).to(model_.device);
-    auto out = call_module(file_, "forward", [&] { return llm_.forward({embeds, start_t, cache}); });
+    torch::Tensor start_t =
+        torch::tensor(std::vector<int64_t>{start}, torch::kInt64).to(model_.device);
+    auto out = call_module(file_, "forward", [&] {
+      return llm_.forward({embeds, start_t, cache});
+    });
     if (!out.isTuple() || out.toTuple()->elements().size() != 2) {
       throw Error(file_, "forward must return a tuple (logits, hidden)");
     }
@@ -53,8 +57,9 @@ class LlmSteps {
     if (logits.dim() != 1 || logits.size(0) != a.vocab || hidden.dim() != 1 ||
         hidden.size(0) != a.hidden) {
       throw Error(file_, "forward returned logits " + std::string(c10::str(logits.sizes())) +
-                             " and hidden " + std::string(c10::str(hidden.sizes())) + ", expected [" +
-                             std::to_string(a.vocab) + "] and [" + std::to_string(a.hidden) + "]");
+                             " and hidden " + std::string(c10::str(hidden.sizes())) +
+                             ", expected [" + std::to_string(a.vocab) + "] and [" +
+                             std::to_string(a.hidden) + "]");
     }
     return {logits, hidden};
   }
@@ -68,7 +73,9 @@ class LlmSteps {
 }  // namespace
 
 std::string strip_text(const std::string& text) {
-  auto space = [](char c) { return c == ' ' || (c >= '\t' && c <= '\r') || (c >= '\x1c' && c <= '\x1f'); };
+  auto space = [](char c) {
+    return c == ' ' || (c >= '\t' && c <= '\r') || (c >= '\x1c' && c <= '\x1f');
+  };
   size_t begin = 0, end = text.size();
   while (begin < end && space(text[begin])) ++begin;
   while (end > begin && space(text[end - 1])) --end;
@@ -107,7 +114,8 @@ Answer generate_answer(const Model::Impl& model, SceneFeatures& scene,
   // Prompt embeddings: text embeddings with the vision rows written into the <IMG_CONTEXT> rows.
   std::vector<int64_t> image_positions, text_positions;
   for (size_t i = 0; i < prompt_ids.size(); ++i) {
-    (prompt_ids[i] == ids.img_context ? image_positions : text_positions).push_back(static_cast<int64_t>(i));
+    (prompt_ids[i] == ids.img_context ? image_positions : text_positions)
+        .push_back(static_cast<int64_t>(i));
   }
   if (static_cast<int64_t>(image_positions.size()) != scene.vision_rows.size(0)) {
     throw Error("prompt", std::to_string(image_positions.size()) + " <IMG_CONTEXT> tokens for " +

@@ -29,7 +29,8 @@ std::shared_ptr<const Model> Model::load(const std::string& bundle_dir,
   const torch::Device device = parse_device(options.device);
   const torch::ScalarType dtype = parse_dtype(options.dtype, device);
   c10::InferenceMode guard;
-  auto impl = std::unique_ptr<Impl>(new Impl{load_bundle(bundle_dir, device, dtype), device, dtype});
+  auto impl =
+      std::unique_ptr<Impl>(new Impl{load_bundle(bundle_dir, device, dtype), device, dtype});
   return std::shared_ptr<const Model>(new Model(std::move(impl)));
 }
 

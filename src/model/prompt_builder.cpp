@@ -53,8 +53,8 @@ std::vector<int32_t> build_prompt_ids(const Manifest& manifest, const Tokenizer&
   }
   if (!trusted.empty()) append(ids, tokenizer.encode(trusted, true));
   // User text: never matched against added tokens.
-  append(ids, tokenizer.encode("\n" + question.text + "\n" + format_options(question.options),
-                               false));
+  append(ids,
+         tokenizer.encode("\n" + question.text + "\n" + format_options(question.options), false));
   append(ids, tokenizer.encode(suffix, true));
   return ids;
 }

@@ -4,7 +4,8 @@
 //
 // Layout (tools/terrascope_ref/prompt.py, release `format_question_with_candidates` and
 // `predict_forward_with_grounding[_multi]`):
-//   template.prefix + instruction + blocks + "\n" + question + "\n" + "A. opt\n" ... + template.suffix
+//   template.prefix + instruction + blocks + "\n" + question + "\n" + "A. opt\n" ... +
+//   template.suffix
 // The bundle's own strings (template, instruction, joiner, frame indicators) are encoded with
 // special tokens recognised; the user's question and options are encoded as plain text, so that a
 // "[SEG]" or "<|im_end|>" typed by a user never becomes a control token. Each run of text between

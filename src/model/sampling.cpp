@@ -17,7 +17,9 @@ uint64_t SplitMix64::next_u64() {
   return z ^ (z >> 31);
 }
 
-double SplitMix64::uniform() { return static_cast<double>(next_u64() >> 11) * (1.0 / 9007199254740992.0); }
+double SplitMix64::uniform() {
+  return static_cast<double>(next_u64() >> 11) * (1.0 / 9007199254740992.0);
+}
 
 TokenSampler::TokenSampler(const Sampling& s)
     : temperature_(s.temperature), top_k_(s.top_k), top_p_(s.top_p), rng_(s.seed) {

@@ -43,10 +43,12 @@ torch::Tensor run_encoder(const Model::Impl& model, torch::jit::Module& encoder,
 SceneFeatures compute_scene_features(const Model::Impl& model, const std::vector<RgbImage>& frames,
                                      const std::optional<RgbImage>& sar) {
   if (frames.empty()) throw Error("images", "no image given");
-  for (size_t i = 0; i < frames.size(); ++i) check_image(frames[i], "image " + std::to_string(i + 1));
+  for (size_t i = 0; i < frames.size(); ++i)
+    check_image(frames[i], "image " + std::to_string(i + 1));
   if (sar) {
     check_image(*sar, "SAR image");
-    if (frames.size() != 1) throw Error("SAR image", "an optical+SAR question takes exactly one optical image");
+    if (frames.size() != 1)
+      throw Error("SAR image", "an optical+SAR question takes exactly one optical image");
   }
   const Manifest& m = model.bundle.manifest;
   const PreprocessSpec& pp = m.preprocess;
@@ -64,8 +66,8 @@ SceneFeatures compute_scene_features(const Model::Impl& model, const std::vector
   c10::InferenceMode guard;
   if (sar) {
     f.mode = SceneMode::kSar;
-    torch::Tensor optical =
-        run_encoder(model, vision, "vision", tiles_to_tensor({make_frame_tile(frames[0], T)}, pp.mean, pp.std));
+    torch::Tensor optical = run_encoder(
+        model, vision, "vision", tiles_to_tensor({make_frame_tile(frames[0], T)}, pp.mean, pp.std));
     torch::Tensor radar = run_encoder(model, sar_encoder, "sar_encoder",
                                       tiles_to_tensor({make_frame_tile(*sar, T)}, pp.mean, pp.std));
     f.vision_rows = torch::cat({optical, radar}, 0);
@@ -106,9 +108,8 @@ void ensure_sam_features(const Model::Impl& model, const std::vector<RgbImage>& 
       {1, C, S / 16, S / 16}, {1, C / 8, S / 4, S / 4}, {1, C / 4, S / 8, S / 8}};
   // SAM-2 sees the optical frames only (single: the one image; sar: the optical image).
   for (int i = 0; i < f.frames; ++i) {
-    torch::Tensor input =
-        sam_input_tensor(frames[i], pp.sam_image_size, pp.sam_mean, pp.sam_std)
-            .to(model.device, model.dtype);
+    torch::Tensor input = sam_input_tensor(frames[i], pp.sam_image_size, pp.sam_mean, pp.sam_std)
+                              .to(model.device, model.dtype);
     auto out = call_module(module_file(model, "sam_encoder"), "forward",
                            [&] { return encoder.forward({input}); });
     if (!out.isTuple() || out.toTuple()->elements().size() != 3) {
@@ -123,7 +124,8 @@ void ensure_sam_features(const Model::Impl& model, const std::vector<RgbImage>& 
         throw Error(model.bundle.dir + "/" + m.modules.at("sam_encoder").file,
                     "forward output " + std::to_string(k) + " has shape " +
                         std::string(c10::str(features[k].sizes())) +
-                        ", the architecture numbers give " + std::string(c10::str(at::IntArrayRef(want[k]))));
+                        ", the architecture numbers give " +
+                        std::string(c10::str(at::IntArrayRef(want[k]))));
       }
     }
     f.sam.push_back(features);

@@ -19,7 +19,9 @@ GrayImage mask_to_image(const torch::Tensor& mask_bool) {
 }
 
 // Python's \s on ASCII: space, \t\n\v\f\r and \x1c-\x1f.
-bool is_space(char c) { return c == ' ' || (c >= '\t' && c <= '\r') || (c >= '\x1c' && c <= '\x1f'); }
+bool is_space(char c) {
+  return c == ' ' || (c >= '\t' && c <= '\r') || (c >= '\x1c' && c <= '\x1f');
+}
 
 // Paper Eq. 4-5 (release training code, fusion 'query_select'): per position, the SAR row where
 // its mean attention weight over the question's text embeddings beats the optical row's.
@@ -95,8 +97,8 @@ SegRoundOutput run_seg_round(const Model::Impl& model, const SceneFeatures& scen
                                     std::string(c10::str(logits.sizes())) + ", expected [1,1," +
                                     std::to_string(s) + "," + std::to_string(s) + "]");
     }
-    torch::Tensor up =
-        upsample_mask_logits(logits.to(torch::kFloat32), m.sam.image_size, scene.height, scene.width);
+    torch::Tensor up = upsample_mask_logits(logits.to(torch::kFloat32), m.sam.image_size,
+                                            scene.height, scene.width);
     out.result.frame_masks.push_back(mask_to_image(up[0][0].sigmoid() > 0.5));
   }
 
@@ -107,19 +109,22 @@ SegRoundOutput run_seg_round(const Model::Impl& model, const SceneFeatures& scen
   std::vector<bool> from_sar;
   int frame = 0;
   if (scene.mode == SceneMode::kSingle) {
-    indices = select_region_tokens(out.result.frame_masks[0], scene.grid, T, tokens_per_side, region);
+    indices =
+        select_region_tokens(out.result.frame_masks[0], scene.grid, T, tokens_per_side, region);
     from_sar.assign(indices.size(), false);
   } else if (scene.mode == SceneMode::kSeries) {
     frame = policies.frame_choice == "release"
                 ? input.seg_index % scene.frames
                 : frame_from_indicators(input.text_so_far, scene.frames);
-    for (int64_t i : select_region_tokens_frame(out.result.frame_masks[frame], T, tokens_per_side, region)) {
+    for (int64_t i :
+         select_region_tokens_frame(out.result.frame_masks[frame], T, tokens_per_side, region)) {
       indices.push_back(i + scene.block_offsets[frame]);
     }
     from_sar.assign(indices.size(), false);
   } else {
     std::vector<int64_t> opt, sar;
-    for (int64_t i : select_region_tokens_frame(out.result.frame_masks[0], T, tokens_per_side, region)) {
+    for (int64_t i :
+         select_region_tokens_frame(out.result.frame_masks[0], T, tokens_per_side, region)) {
       opt.push_back(i + scene.block_offsets[0]);
       sar.push_back(i + scene.block_offsets[1]);
     }
@@ -133,7 +138,8 @@ SegRoundOutput run_seg_round(const Model::Impl& model, const SceneFeatures& scen
       from_sar.insert(from_sar.end(), sar.size(), true);
     } else {
       auto rows_of = [&](const std::vector<int64_t>& idx) {
-        return scene.vision_rows.index_select(0, torch::tensor(idx, torch::kInt64).to(model.device));
+        return scene.vision_rows.index_select(0,
+                                              torch::tensor(idx, torch::kInt64).to(model.device));
       };
       std::vector<bool> pick = prefer_sar_rows(rows_of(opt), rows_of(sar), input.question_embeds);
       for (size_t k = 0; k < opt.size(); ++k) indices.push_back(pick[k] ? sar[k] : opt[k]);
@@ -144,10 +150,11 @@ SegRoundOutput run_seg_round(const Model::Impl& model, const SceneFeatures& scen
   out.result.frame = frame;
   out.result.region_from_sar = from_sar;
   const auto n_sar = std::count(from_sar.begin(), from_sar.end(), true);
-  out.result.modality = n_sar == 0 ? "optical"
+  out.result.modality = n_sar == 0                                    ? "optical"
                         : n_sar == static_cast<long>(from_sar.size()) ? "sar"
-                                                                       : "both";
-  out.rows = scene.vision_rows.index_select(0, torch::tensor(indices, torch::kInt64).to(model.device));
+                                                                      : "both";
+  out.rows =
+      scene.vision_rows.index_select(0, torch::tensor(indices, torch::kInt64).to(model.device));
   return out;
 }
 

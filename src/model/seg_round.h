@@ -1,6 +1,7 @@
 // One [SEG] round after the [SEG] token was fed: its final-norm hidden state -> seg_proj -> SAM-2
 // mask decoder on every optical frame -> masks at the original size -> region selection (policy)
-// -> the vision rows to feed back as <REGION> positions (tools/terrascope_ref/loop.py `_seg_round`).
+// -> the vision rows to feed back as <REGION> positions (tools/terrascope_ref/loop.py
+// `_seg_round`).
 #pragma once
 
 #include <torch/script.h>
@@ -14,9 +15,9 @@
 namespace terrascope {
 
 struct SegRoundInput {
-  torch::Tensor seg_hidden;      // [D], final-norm hidden state at the [SEG] position
-  int seg_index = 0;             // rounds before this one (release seg_count)
-  std::string text_so_far;       // decoded output, for the indicator frame policy
+  torch::Tensor seg_hidden;       // [D], final-norm hidden state at the [SEG] position
+  int seg_index = 0;              // rounds before this one (release seg_count)
+  std::string text_so_far;        // decoded output, for the indicator frame policy
   torch::Tensor question_embeds;  // [n, D] embeddings of the prompt's non-image ids (adaptive)
 };
 

@@ -91,12 +91,14 @@ TEST_F(BundleTest, UnloadableModuleWithMatchingHashIsNamed) {
 }
 
 TEST_F(BundleTest, AbsolutePathIsRejected) {
-  testdata::edit_manifest(dir_, [](nlohmann::json& m) { m["modules"]["llm"]["file"] = "/etc/hostname"; });
+  testdata::edit_manifest(dir_,
+                          [](nlohmann::json& m) { m["modules"]["llm"]["file"] = "/etc/hostname"; });
   expect_load_error({"terrascope.json", "modules.llm", "/etc/hostname", "absolute"});
 }
 
 TEST_F(BundleTest, ParentDirectoryIsRejected) {
-  testdata::edit_manifest(dir_, [](nlohmann::json& m) { m["modules"]["llm"]["file"] = "sub/../../llm.pt"; });
+  testdata::edit_manifest(
+      dir_, [](nlohmann::json& m) { m["modules"]["llm"]["file"] = "sub/../../llm.pt"; });
   expect_load_error({"terrascope.json", "modules.llm", "'..'"});
 }
 
@@ -119,7 +121,8 @@ TEST_F(BundleTest, SymlinkInsideTheBundleIsAccepted) {
 
 TEST_F(BundleTest, DirectoryInsteadOfFileIsAnError) {
   fs::create_directories(dir_ + "/adir");
-  testdata::edit_manifest(dir_, [](nlohmann::json& m) { m["modules"]["seg_proj"]["file"] = "adir"; });
+  testdata::edit_manifest(dir_,
+                          [](nlohmann::json& m) { m["modules"]["seg_proj"]["file"] = "adir"; });
   expect_load_error({"adir", "not a regular file"});
 }
 
@@ -134,11 +137,13 @@ TEST_F(BundleTest, MissingMethodInModuleIsNamed) {
 
 TEST_F(BundleTest, SpecialTokenMissingFromTokenizerIsNamed) {
   testdata::edit_manifest(dir_, [](nlohmann::json& m) { m["tokens"]["seg"] = "[NO_SUCH_SEG]"; });
-  expect_load_error({"terrascope.json", "'tokens.seg'", "[NO_SUCH_SEG]", "not in the bundle's tokenizer.json"});
+  expect_load_error(
+      {"terrascope.json", "'tokens.seg'", "[NO_SUCH_SEG]", "not in the bundle's tokenizer.json"});
 }
 
 TEST_F(BundleTest, StopTokenMissingFromTokenizerIsNamed) {
-  testdata::edit_manifest(dir_, [](nlohmann::json& m) { m["tokens"]["stop"].push_back("<|nope|>"); });
+  testdata::edit_manifest(dir_,
+                          [](nlohmann::json& m) { m["tokens"]["stop"].push_back("<|nope|>"); });
   expect_load_error({"'tokens.stop'", "<|nope|>"});
 }
 

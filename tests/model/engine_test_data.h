@@ -15,13 +15,18 @@
 
 namespace terrascope::testdata {
 
-inline std::string dir() { return TERRASCOPE_TEST_DATA; }
-inline std::string tiny_bundle() { return dir() + "/bundles/tiny-s0"; }
-inline std::string tiny_golden() { return dir() + "/golden/tiny-s0"; }
+inline std::string dir() {
+  return TERRASCOPE_TEST_DATA;
+}
+inline std::string tiny_bundle() {
+  return dir() + "/bundles/tiny-s0";
+}
+inline std::string tiny_golden() {
+  return dir() + "/golden/tiny-s0";
+}
 
 inline std::string how_to_make() {
-  return "generated test data missing under " + dir() +
-         ": run scripts/make_testdata.sh " + dir();
+  return "generated test data missing under " + dir() + ": run scripts/make_testdata.sh " + dir();
 }
 
 inline bool read_bytes(const std::string& path, std::string& out) {
@@ -64,7 +69,8 @@ inline bool read_logits(const std::string& path, std::vector<std::vector<float>>
   const uint32_t n = u32(data, 0), v = u32(data, 4);
   if (data.size() != 8 + static_cast<size_t>(n) * v * 4) return false;
   rows.assign(n, std::vector<float>(v));
-  for (uint32_t i = 0; i < n; ++i) std::memcpy(rows[i].data(), data.data() + 8 + 4ull * i * v, 4ull * v);
+  for (uint32_t i = 0; i < n; ++i)
+    std::memcpy(rows[i].data(), data.data() + 8 + 4ull * i * v, 4ull * v);
   return true;
 }
 
@@ -91,7 +97,8 @@ inline bool copy_tiny_bundle(const std::string& dest) {
 }
 
 // Rewrites DIR/terrascope.json after `edit`.
-inline void edit_manifest(const std::string& dir, const std::function<void(nlohmann::json&)>& edit) {
+inline void edit_manifest(const std::string& dir,
+                          const std::function<void(nlohmann::json&)>& edit) {
   const std::string path = dir + "/terrascope.json";
   nlohmann::json m;
   {

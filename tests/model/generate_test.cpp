@@ -44,10 +44,14 @@ class Generate : public ::testing::Test {
   }
   static AskParams params() { return (*model_)->default_params(); }
   static int32_t seg_id() {
-    return Tokenizer::from_file(testdata::tiny_bundle() + "/tokenizer.json").token_to_id("[SEG]").value();
+    return Tokenizer::from_file(testdata::tiny_bundle() + "/tokenizer.json")
+        .token_to_id("[SEG]")
+        .value();
   }
   static int32_t region_id() {
-    return Tokenizer::from_file(testdata::tiny_bundle() + "/tokenizer.json").token_to_id("<REGION>").value();
+    return Tokenizer::from_file(testdata::tiny_bundle() + "/tokenizer.json")
+        .token_to_id("<REGION>")
+        .value();
   }
 
   static void expect_prefix(const std::vector<int32_t>& got) {
@@ -117,9 +121,8 @@ TEST_F(Generate, StopTokenEndsGenerationAfterFeedingIt) {
   const int32_t stop = reference_->output_ids[at];
   const std::string dir = ::testing::TempDir() + "/generate_stop_bundle";
   ASSERT_TRUE(testdata::copy_tiny_bundle(dir));
-  testdata::edit_manifest(dir, [&](nlohmann::json& m) {
-    m["tokens"]["stop"] = {tokenizer.id_to_token(stop)};
-  });
+  testdata::edit_manifest(
+      dir, [&](nlohmann::json& m) { m["tokens"]["stop"] = {tokenizer.id_to_token(stop)}; });
   auto model = Model::load(dir);
   Session session(model);
   session.set_images({*image_});
@@ -239,7 +242,8 @@ TEST_F(Generate, PromptLongerThanCacheIsAnError) {
     session.ask(kQuestion, model->default_params());
     FAIL() << "no error";
   } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find("exceed the KV cache of 16"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("exceed the KV cache of 16"), std::string::npos)
+        << e.what();
   }
   std::filesystem::remove_all(dir);
 }

@@ -100,7 +100,8 @@ class Parity : public ::testing::Test {
         ASSERT_TRUE(testdata::read_mask(g + want["masks"][f].get<std::string>(), mask));
         EXPECT_EQ(got.frame_masks[f].width, mask.width);
         EXPECT_EQ(got.frame_masks[f].height, mask.height);
-        EXPECT_TRUE(got.frame_masks[f].pixels == mask.pixels) << "mask of frame " << f << " differs";
+        EXPECT_TRUE(got.frame_masks[f].pixels == mask.pixels)
+            << "mask of frame " << f << " differs";
       }
     }
     std::vector<std::vector<float>> logits;
@@ -125,12 +126,24 @@ class Parity : public ::testing::Test {
 json* Parity::cases_ = nullptr;
 std::shared_ptr<const Model>* Parity::model_ = nullptr;
 
-TEST_F(Parity, SingleImageReleasePolicy) { check_case("single_release"); }
-TEST_F(Parity, SingleImagePaperPolicy) { check_case("single_paper"); }
-TEST_F(Parity, SarReleaseFusion) { check_case("sar_release"); }
-TEST_F(Parity, SarAdaptiveFusion) { check_case("sar_adaptive"); }
-TEST_F(Parity, SeriesReleaseFrameChoice) { check_case("series_release"); }
-TEST_F(Parity, SeriesIndicatorFrameChoice) { check_case("series_indicator"); }
+TEST_F(Parity, SingleImageReleasePolicy) {
+  check_case("single_release");
+}
+TEST_F(Parity, SingleImagePaperPolicy) {
+  check_case("single_paper");
+}
+TEST_F(Parity, SarReleaseFusion) {
+  check_case("sar_release");
+}
+TEST_F(Parity, SarAdaptiveFusion) {
+  check_case("sar_adaptive");
+}
+TEST_F(Parity, SeriesReleaseFrameChoice) {
+  check_case("series_release");
+}
+TEST_F(Parity, SeriesIndicatorFrameChoice) {
+  check_case("series_indicator");
+}
 
 // Every case in cases.json, including any added later.
 TEST_F(Parity, EveryGoldenCase) {

@@ -53,7 +53,8 @@ TEST_F(SessionTest, PromptEqualsEncodingTheReferencePromptText) {
   const Question q{"How large is the field?", {"1 ha", "2 ha"}};
   const std::vector<int32_t> ids = session.prompt_ids(q, model_->default_params());
   const int64_t tiles = count(ids, "<IMG_CONTEXT>");
-  // tools/terrascope_ref/prompt.py: template(instruction + blocks + "\n" + question + "\n" + options)
+  // tools/terrascope_ref/prompt.py: template(instruction + blocks + "\n" + question + "\n" +
+  // options)
   const std::string instruction =
       "A conversation between User and Assistant. The user asks a question, and the Assistant "
       "solves it. The Assistant first thinks about the reasoning process in their mind and then "
