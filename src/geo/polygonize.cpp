@@ -1,10 +1,14 @@
 #include <cpl_error.h>
 #include <cpl_string.h>
+#include <cpl_vsi.h>
 #include <gdal_alg.h>
 #include <gdal_priv.h>
 #include <ogrsf_frmts.h>
 
+#include <cerrno>
 #include <cmath>
+#include <cstring>
+#include <fstream>
 #include <memory>
 
 #include "geo/atomic_file.h"
@@ -101,6 +105,34 @@ int copy_polygons(OGRLayer& source, OGRLayer& target, OGRCoordinateTransformatio
   return count;
 }
 
+// Removes a /vsimem/ file at scope end (no-op for an empty name).
+class MemoryFileGuard {
+ public:
+  explicit MemoryFileGuard(std::string name) : name_(std::move(name)) {}
+  ~MemoryFileGuard() {
+    if (!name_.empty()) VSIUnlink(name_.c_str());
+  }
+  MemoryFileGuard(const MemoryFileGuard&) = delete;
+  MemoryFileGuard& operator=(const MemoryFileGuard&) = delete;
+
+ private:
+  std::string name_;
+};
+
+void copy_memory_file(const std::string& memory_path, const std::string& file_path,
+                      const std::string& path) {
+  vsi_l_offset length = 0;
+  const GByte* bytes = VSIGetMemFileBuffer(memory_path.c_str(), &length, FALSE);
+  if (bytes == nullptr) throw Error(path, "the polygons were not written (no GDAL output)");
+  std::ofstream out(file_path, std::ios::binary);
+  if (!out.is_open()) {
+    throw Error(path, std::string("cannot create the file (") + std::strerror(errno) + ")");
+  }
+  out.write(reinterpret_cast<const char*>(bytes), static_cast<std::streamsize>(length));
+  out.close();
+  if (!out) throw Error(path, "cannot write the file (disk full?)");
+}
+
 PolygonsWritten write_polygons(const std::string& path, const RasterGrid& grid,
                                const GrayImage& mask, const GrayImage* validity, Target target) {
   const GrayImage on_grid = geo::mask_on_grid(grid, mask, validity, path);
@@ -117,8 +149,12 @@ PolygonsWritten write_polygons(const std::string& path, const RasterGrid& grid,
   const char* driver_name = target == Target::kGeoJsonWgs84 ? "GeoJSON" : "GPKG";
   GDALDriver* driver = GetGDALDriverManager()->GetDriverByName(driver_name);
   if (driver == nullptr) throw Error(path, std::string("GDAL has no ") + driver_name + " driver");
-  GDALDatasetUniquePtr vectors(
-      driver->Create(file.temp_path().c_str(), 0, 0, 0, GDT_Unknown, nullptr));
+  // GDAL's GeoJSON writer does not check its writes (a full disk gives a truncated file and no
+  // error), so GeoJSON is made in memory and copied to the temporary file with checked writes.
+  const bool via_memory = target == Target::kGeoJsonWgs84;
+  const std::string dataset_path = via_memory ? "/vsimem" + file.temp_path() : file.temp_path();
+  const MemoryFileGuard memory_file(via_memory ? dataset_path : std::string());
+  GDALDatasetUniquePtr vectors(driver->Create(dataset_path.c_str(), 0, 0, 0, GDT_Unknown, nullptr));
   if (!vectors) throw Error(path, "cannot create the file (" + gdal_errors.last_message() + ")");
 
   // Polygonize in the raster's own coordinates (scene CRS or pixels) into memory, then copy:
@@ -152,6 +188,7 @@ PolygonsWritten write_polygons(const std::string& path, const RasterGrid& grid,
   if (CPLGetLastErrorType() >= CE_Failure) {
     throw Error(path, "cannot finish the file (" + gdal_errors.last_message() + ")");
   }
+  if (via_memory) copy_memory_file(dataset_path, file.temp_path(), path);
   file.commit();
   return written;
 }

@@ -1,5 +1,10 @@
 #include <gtest/gtest.h>
 #include <ogrsf_frmts.h>
+#include <sys/mount.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 
 #include <cmath>
 #include <fstream>
@@ -257,6 +262,25 @@ TEST(Polygons, LocalCrsCannotBeWrittenAsGeoJson) {
       write_mask_geopackage(dir.file("site.gpkg"), grid, test::rectangle_mask(4, 4, 0, 0, 1, 1))
           .polygon_count,
       1);
+}
+
+// GDAL's GeoJSON writer ignores failed writes; a full disk must still be an error, not a
+// truncated file. The full disk is a 64 KiB tmpfs (needs root and mount(2), skipped otherwise).
+TEST(Polygons, GeoJsonOnAFullDiskIsAnErrorAndLeavesNothing) {
+  ScratchDir dir;
+  if (::geteuid() != 0 ||
+      ::mount("terrascope_test", dir.path().c_str(), "tmpfs", 0, "size=64k") != 0) {
+    GTEST_SKIP() << "cannot mount a small tmpfs (needs root): " << std::strerror(errno);
+  }
+  RasterGrid grid = test::grid_of(test::kLabelTif);
+  GrayImage checkerboard{512, 512, std::vector<uint8_t>(512 * 512)};
+  for (int i = 0; i < 512 * 512; ++i) checkerboard.pixels[i] = ((i % 512) / 4 + (i / 512) / 4) % 2;
+  const std::string out = dir.file("mask.geojson");
+  const std::string message = error_of([&] { write_mask_geojson(out, grid, checkerboard); });
+  const std::set<std::string> left = dir.entries();
+  ::umount(dir.path().c_str());
+  EXPECT_EQ(message.rfind(out + ": ", 0), 0u) << message;
+  EXPECT_TRUE(left.empty());
 }
 
 TEST(Polygons, MalformedMaskIsAnErrorNamingTheOutput) {
