@@ -13,9 +13,9 @@ using CommandRunner = std::function<int()>;
 // that main() calls when that subcommand was chosen.
 CommandRunner add_info_command(CLI::App& app);
 CommandRunner add_verify_command(CLI::App& app);
-CommandRunner add_verify_command(CLI::App& app);
 CommandRunner add_ask_command(CLI::App& app);
 CommandRunner add_batch_command(CLI::App& app);
 CommandRunner add_bench_command(CLI::App& app);
+CommandRunner add_perf_command(CLI::App& app);
 
 }  // namespace terrascope::cli

@@ -22,7 +22,7 @@ int main(int argc, char** argv) {
   add(terrascope::cli::add_batch_command(app));
   add(terrascope::cli::add_bench_command(app));
   add(terrascope::cli::add_info_command(app));
-  add(terrascope::cli::add_verify_command(app));
+  add(terrascope::cli::add_perf_command(app));
   add(terrascope::cli::add_verify_command(app));
 
   try {
