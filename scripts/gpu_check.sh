@@ -1,0 +1,157 @@
+#!/usr/bin/env bash
+# The GPU check of issue 7, for the GPU check machine of docs ENGINE.md (Ubuntu 24.04, one
+# H100/H200, CUDA libtorch from the Python torch, no GDAL/OpenCV):
+#
+#   OUT=/path/to/logs scripts/gpu_check.sh            (all steps)
+#   OUT=... STEPS="build tests parity qwen2" scripts/gpu_check.sh
+#   OUT=... STEPS="decode8b" scripts/gpu_check.sh     (needs the build step's tool)
+#
+# Steps (each logs to $OUT/<step>.log and writes its JSON to $OUT/<step>*.json; a failing step is
+# recorded and the others still run):
+#   build     CMake build with -DTERRASCOPE_WITH_GEO=OFF against the Python torch's libtorch, then
+#             scripts/gpu_check/gpu_check_tool against that build's libterrascope_model.a
+#   testdata  the tiny bundle and golden files (scripts/make_testdata.sh)
+#   tests     the model test suite (ctest) on the CPU
+#   parity    every golden case on CUDA fp32 vs CPU (same ids, mask IoU >= 0.99) and bf16
+#             (same answer text as the CPU on the golden cases)
+#   qwen2     our reference Qwen2 and the exported llm module vs transformers' Qwen2 at a small
+#             random config (logits NMSE < 1e-6, same greedy ids)
+#   decode8b  the llm module at the TerraScope-8B configuration, random bf16 weights: exported on
+#             the GPU, timed from C++ as the engine's loop calls it (prefill 600 tokens, decode),
+#             against the bandwidth bound (parameter bytes / measured device copy bandwidth); and
+#             transformers' eager Qwen2 decoding token by token as the release does
+# The last thing printed is a short table of every check. Budget: about 4-6 min for the first
+# four steps on 16 cores, about 4 min for decode8b (two 15 GB models, one after the other).
+set -uo pipefail
+cd "$(dirname "$0")/.."
+REPO=$PWD
+OUT=${OUT:-$REPO/gpu_check_out}
+STEPS=${STEPS:-"build testdata tests parity qwen2 decode8b"}
+BUILD=${BUILD:-$REPO/build-gpu}
+SCRATCH=${SCRATCH:-/tmp/terrascope_gpu_check}
+JOBS=${JOBS:-$(nproc)}
+PY=${PY:-python3}
+mkdir -p "$OUT" "$SCRATCH"
+STATUS=$OUT/status.txt
+: > "$STATUS"
+
+has_step() { [[ " $STEPS " == *" $1 "* ]]; }
+# run_step NAME CMD...: runs CMD with its output in $OUT/NAME.log, records ok/FAILED.
+run_step() {
+  local name=$1
+  shift
+  local start=$SECONDS
+  echo "== $name: $*" | tee -a "$OUT/$name.log"
+  if "$@" >> "$OUT/$name.log" 2>&1; then
+    echo "$name ok $((SECONDS - start))s" >> "$STATUS"
+  else
+    echo "$name FAILED $((SECONDS - start))s (see $name.log)" >> "$STATUS"
+    tail -n 20 "$OUT/$name.log"
+  fi
+}
+
+{
+  echo "date: $(date -u)"
+  nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader 2>&1
+  "$PY" -c 'import torch; print("torch", torch.__version__, "cuda", torch.version.cuda)' 2>&1
+  echo "cores: $(nproc)"
+} > "$OUT/machine.txt"
+cat "$OUT/machine.txt"
+TORCH_PREFIX=$("$PY" -c 'import torch; print(torch.utils.cmake_prefix_path)')
+TESTDATA=$BUILD/testdata
+
+build() {
+  cmake -S "$REPO" -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release -DTERRASCOPE_WITH_GEO=OFF \
+    -DCMAKE_PREFIX_PATH="$TORCH_PREFIX" &&
+    cmake --build "$BUILD" -j "$JOBS" &&
+    cmake -S "$REPO/scripts/gpu_check" -B "$BUILD/gpu_check" -G Ninja \
+      -DCMAKE_PREFIX_PATH="$TORCH_PREFIX" -DTERRASCOPE_BUILD="$BUILD" &&
+    cmake --build "$BUILD/gpu_check" -j "$JOBS"
+}
+tests() {
+  TERRASCOPE_TEST_DATA=$TESTDATA ctest --test-dir "$BUILD" --output-on-failure -j 4 \
+    -E 'Benchmark|DISABLED'
+}
+parity() {
+  local tool=$BUILD/gpu_check/gpu_check_tool ok=0
+  "$tool" parity "$TESTDATA/bundles/tiny-s0" "$TESTDATA/golden/tiny-s0" cuda:0 fp32 \
+    > "$OUT/parity_fp32.json" || ok=1
+  "$tool" parity "$TESTDATA/bundles/tiny-s0" "$TESTDATA/golden/tiny-s0" cuda:0 bf16 \
+    > "$OUT/parity_bf16.json" || ok=1
+  "$PY" - "$OUT" <<'EOF' || ok=1
+import json, sys
+out = sys.argv[1]
+fp32 = json.load(open(f"{out}/parity_fp32.json"))
+bf16 = json.load(open(f"{out}/parity_bf16.json"))
+bad = [c["case"] for c in fp32 if not (c["same_ids_as_cpu"] and c["min_mask_iou"] >= 0.99)]
+bad += [c["case"] + " (bf16)" for c in bf16 if not c["same_text_as_cpu"]]
+print("parity failures:", bad or "none")
+sys.exit(1 if bad else 0)
+EOF
+  return $ok
+}
+qwen2() {
+  "$PY" scripts/gpu_check/hf_check.py qwen2-compare --device cuda > "$OUT/qwen2_compare.json"
+}
+decode8b() {
+  local ok=0
+  "$PY" scripts/gpu_check/hf_check.py export-8b --out "$SCRATCH/llm8b.pt" \
+    > "$OUT/decode8b_export.json" || return 1
+  "$BUILD/gpu_check/gpu_check_tool" decode "$SCRATCH/llm8b.pt" cuda:0 bf16 600 64 2048 \
+    > "$OUT/decode8b_engine.json" || ok=1
+  rm -f "$SCRATCH/llm8b.pt"
+  "$PY" scripts/gpu_check/hf_check.py hf-decode --tokens 64 --prompt 600 \
+    > "$OUT/decode8b_hf.json" || ok=1
+  return $ok
+}
+
+has_step build && run_step build build
+has_step testdata && run_step testdata bash scripts/make_testdata.sh "$TESTDATA"
+has_step tests && run_step tests tests
+has_step parity && run_step parity parity
+has_step qwen2 && run_step qwen2 qwen2
+has_step decode8b && run_step decode8b decode8b
+
+echo
+echo "== summary (logs in $OUT)"
+"$PY" - "$OUT" <<'EOF'
+import json, os, sys
+out = sys.argv[1]
+def load(name):
+    try:
+        return json.load(open(os.path.join(out, name)))
+    except Exception:
+        return None
+rows = [("step", "result")]
+for line in open(os.path.join(out, "status.txt")):
+    name, rest = line.split(" ", 1)
+    rows.append((name, rest.strip()))
+for dtype in ("fp32", "bf16"):
+    p = load(f"parity_{dtype}.json")
+    if p:
+        same = sum(c["same_ids_as_cpu"] for c in p)
+        text = sum(c["same_text_as_cpu"] for c in p)
+        iou = min(c["min_mask_iou"] for c in p)
+        rows.append((f"CUDA {dtype} vs CPU", f"{same}/{len(p)} same ids, {text}/{len(p)} same "
+                     f"text, min mask IoU {iou:.4f}"))
+q = load("qwen2_compare.json")
+if q:
+    rows.append(("Qwen2 vs transformers", f"NMSE {q['logits_nmse_full']:.2e} (full), "
+                 f"{q['logits_nmse_scripted_step_last']:.2e} (scripted step); greedy equal "
+                 f"{q['greedy_equal']}"))
+e, h = load("decode8b_engine.json"), load("decode8b_hf.json")
+if e:
+    rows.append(("8B copy bandwidth", f"{e['copy_bandwidth_gbs']:.0f} GB/s; weights "
+                 f"{e['param_gb']:.1f} GB; bound {e['bound_ms_per_token']:.2f} ms/token"))
+    rows.append(("8B engine decode", f"{e['decode_ms_per_token']:.2f} ms/token = "
+                 f"{100 * e['fraction_of_bound']:.0f}% of bound (goal >= 60%)"))
+    rows.append(("8B engine prefill 600", f"{e['prefill_ms']:.1f} ms"))
+if h:
+    rows.append(("8B transformers eager decode", f"{h['decode_ms_per_token']:.2f} ms/token; "
+                 f"prefill {h['prefill_ms']:.1f} ms"))
+w = max(len(r[0]) for r in rows)
+print(f"| {'check'.ljust(w)} | result |")
+print(f"|{'-' * (w + 2)}|---|")
+for name, result in rows[1:]:
+    print(f"| {name.ljust(w)} | {result} |")
+EOF
