@@ -1,0 +1,317 @@
+"""Teacher-forced training of the reference model on Terra-CoT samples (tools/train_tiny.py).
+
+One training example is laid out exactly as the reference loop (loop.py) lays out inference:
+prompt (instruction + image blocks + question + options, in the chat template), then the
+assistant's Terra-CoT ids followed by `<|im_end|>`, where every `[SEG]` is followed by the K
+`<REGION>` positions the loop would feed; their input embeddings are the vision rows selected
+from the ground-truth mask by the release rule (`regions.select_region_tokens[_frame]`, K=8):
+teacher forcing sees what inference sees when the mask is right.
+
+Losses:
+- language model: cross-entropy on every assistant token the loop CHOOSES (text, `[SEG]`, the stop
+  id); `<REGION>` ids are fed, never chosen, so they are no target;
+- mask: the final-norm hidden state at each `[SEG]` -> `text_hidden_fcs` -> SAM-2 mask decoder with
+  the scene's SAM-2 features (the frame the ground-truth mask belongs to) -> low-res logits
+  (S/4 x S/4) against the ground-truth mask area-averaged to S/4; BCE + Dice on all three
+  multimask outputs, so that whichever the IoU head picks at inference is trained.
+"""
+
+from dataclasses import dataclass, field
+from typing import List
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image
+
+from . import preprocess, prompt as prompt_mod, regions
+from .qwen2 import apply_rope, causal_bias, rope_cos_sin
+
+IGNORE = -100
+
+
+@dataclass
+class Example:
+    """One sample as tensors, ready for `batch_losses`."""
+    task: str
+    pixels: torch.Tensor          # [tiles, 3, T, T], all vision inputs (optical tiles, then SAR)
+    sam_inputs: torch.Tensor      # [F, 3, S, S] SAM-2 inputs (series: every frame)
+    ids: torch.Tensor             # [L] prompt + assistant ids, <REGION> ids included
+    image_positions: torch.Tensor  # positions of <IMG_CONTEXT> (rows 0.. of the flat vision rows)
+    region_positions: torch.Tensor  # positions of <REGION>
+    region_rows: torch.Tensor     # flat vision row fed at each <REGION> position
+    labels: torch.Tensor          # [L] next-token target of each position, IGNORE where none
+    seg_positions: List[int] = field(default_factory=list)
+    seg_frames: List[int] = field(default_factory=list)   # SAM input of each [SEG]'s GT mask
+    seg_targets: torch.Tensor = None  # [nseg, S/4, S/4] ground truth, area-averaged
+    answer_positions: List[int] = field(default_factory=list)  # positions whose target is in
+    # the answer (letter between <answer> and </answer>)
+
+
+class Layout:
+    """Sizes and token ids the examples need (the model's, as the manifest will carry them)."""
+
+    def __init__(self, tokenizer, tile_size, tokens_per_tile, sam_image_size, region_cap=8,
+                 prompt_config=None):
+        self.tokenizer = tokenizer
+        self.tile_size = int(tile_size)
+        self.tokens_per_tile = int(tokens_per_tile)
+        self.tokens_per_side = int(round(tokens_per_tile ** 0.5))
+        self.sam_image_size = int(sam_image_size)
+        self.region_cap = int(region_cap)
+        self.prompt = prompt_config or prompt_mod.PromptConfig()
+        tid = tokenizer.token_to_id
+        self.img_context = tid("<IMG_CONTEXT>")
+        self.seg = tid("[SEG]")
+        self.region = tid("<REGION>")
+        self.im_end = tid("<|im_end|>")
+        self.answer_start = tid("<answer>")
+        self.answer_end = tid("</answer>")
+        for name in ("img_context", "seg", "region", "im_end", "answer_start", "answer_end"):
+            if getattr(self, name) is None:
+                raise ValueError(f"tokenizer: lacks the token for {name}")
+
+
+def sample_images(sample):
+    """(mode, optical PIL images, SAR PIL or None) of a synth sample, as the loop takes them."""
+    if sample["frames"] is not None:
+        return "series", [Image.fromarray(f) for f in sample["frames"]], None
+    sar = Image.fromarray(sample["sar"]) if sample["sar"] is not None else None
+    return ("sar" if sar is not None else "single"), [Image.fromarray(sample["optical"])], sar
+
+
+def downsample_mask(mask, size):
+    """Ground-truth mask -> soft target [size, size]: the share of each low-res cell that is true."""
+    t = torch.from_numpy(np.asarray(mask, dtype=np.float32))[None, None]
+    return F.interpolate(t, size=(size, size), mode="area")[0, 0]
+
+
+def make_example(sample, layout, inject_regions=True):
+    """The teacher-forced sequence of a synth sample (records.make_sample dict)."""
+    lay = layout
+    T, Nt, tps = lay.tile_size, lay.tokens_per_tile, lay.tokens_per_side
+    mode, images, sar = sample_images(sample)
+    w, h = images[0].size
+    grid = None
+    if mode == "single":
+        grid = preprocess.choose_tile_grid(w, h, T)
+        tiles = preprocess.make_tiles(images[0], grid, T)
+        blocks = [len(tiles) * Nt]
+        offsets = [0]
+    elif mode == "series":
+        tiles = [preprocess.make_frame_tile(img, T) for img in images]
+        blocks = [Nt] * len(images)
+        offsets = [i * Nt for i in range(len(images))]
+    else:
+        tiles = [preprocess.make_frame_tile(images[0], T), preprocess.make_frame_tile(sar, T)]
+        blocks = [Nt, Nt]
+        offsets = [0, Nt]
+    pixels = preprocess.tiles_to_tensor(tiles)
+    sam_inputs = torch.cat([preprocess.sam_input_tensor(img, lay.sam_image_size)
+                            for img in images], 0)
+
+    query = prompt_mod.build_query(sample["question"], sample["options"], lay.prompt)
+    prompt_ids = lay.tokenizer.encode(prompt_mod.build_prompt(query, blocks, lay.prompt),
+                                      allow_special=True)
+    answer_ids = lay.tokenizer.encode(sample["cot"], allow_special=True) + [lay.im_end]
+
+    ids = list(prompt_ids)
+    chosen = [False] * len(ids)   # is position p an id the loop chooses (a loss target)?
+    region_positions, region_rows = [], []
+    seg_positions, seg_frames, targets = [], [], []
+    low = lay.sam_image_size // 4
+    seg_index = 0
+    for tok in answer_ids:
+        ids.append(tok)
+        chosen.append(True)
+        if tok != lay.seg:
+            continue
+        mask = sample["masks"][seg_index]
+        frame = sample["mask_frames"][seg_index] if sample["mask_frames"] else 0
+        seg_positions.append(len(ids) - 1)
+        seg_frames.append(frame)
+        targets.append(downsample_mask(mask, low))
+        if inject_regions:
+            if mode == "single":
+                local = regions.select_region_tokens(mask, grid, T, tps, lay.region_cap)
+                rows = [int(i) for i in local]
+            else:
+                # series: frame seg_count % frames (release), whose GT mask is this one;
+                # sar: positions of the optical mask, optical rows (release fusion)
+                region_frame = seg_index % len(images) if mode == "series" else 0
+                local = regions.select_region_tokens_frame(mask, T, tps, lay.region_cap)
+                rows = [int(i) + offsets[region_frame] for i in local]
+            for r in rows:
+                region_positions.append(len(ids))
+                region_rows.append(r)
+                ids.append(lay.region)
+                chosen.append(False)
+        seg_index += 1
+    if seg_index != len(sample["masks"]):
+        raise ValueError(f"{sample['id']}: {seg_index} [SEG] for {len(sample['masks'])} masks")
+
+    ids_t = torch.tensor(ids, dtype=torch.int64)
+    labels = torch.full((len(ids),), IGNORE, dtype=torch.int64)
+    answer_positions = []
+    in_answer = False
+    for p in range(len(ids) - 1):
+        if chosen[p + 1]:
+            labels[p] = ids[p + 1]
+            if in_answer and ids[p + 1] != lay.answer_end:
+                answer_positions.append(p)
+        if ids[p + 1] == lay.answer_start:
+            in_answer = True
+    image_positions = (ids_t == lay.img_context).nonzero().reshape(-1)
+    if image_positions.numel() != sum(blocks):
+        raise ValueError(f"{sample['id']}: {image_positions.numel()} <IMG_CONTEXT> for "
+                         f"{sum(blocks)} vision rows")
+    return Example(task=sample["task_type"], pixels=pixels, sam_inputs=sam_inputs, ids=ids_t,
+                   image_positions=image_positions,
+                   region_positions=torch.tensor(region_positions, dtype=torch.int64),
+                   region_rows=torch.tensor(region_rows, dtype=torch.int64), labels=labels,
+                   seg_positions=seg_positions, seg_frames=seg_frames,
+                   seg_targets=torch.stack(targets), answer_positions=answer_positions)
+
+
+def _attention(att, hs, cos, sin, prefix_kv, bias):
+    """Qwen2 attention of hs [B, n, D] at the positions of cos/sin, over the keys/values of a
+    shared prefix (prefix_kv: k, v [1, H, P, hd] or None) followed by its own, with `bias`
+    [n, P + n]. Returns (output [B, n, D], own k, v)."""
+    b, n, _ = hs.shape
+    q = att.q_proj(hs).reshape(b, n, att.num_heads, att.head_dim).transpose(1, 2)
+    k = att.k_proj(hs).reshape(b, n, att.num_kv_heads, att.head_dim).transpose(1, 2)
+    v = att.v_proj(hs).reshape(b, n, att.num_kv_heads, att.head_dim).transpose(1, 2)
+    q, k = apply_rope(q, cos, sin), apply_rope(k, cos, sin)
+    k = k.repeat_interleave(att.groups, dim=1)
+    v = v.repeat_interleave(att.groups, dim=1)
+    keys, values = k, v
+    if prefix_kv is not None:
+        keys = torch.cat([prefix_kv[0].expand(b, -1, -1, -1), k], dim=2)
+        values = torch.cat([prefix_kv[1].expand(b, -1, -1, -1), v], dim=2)
+    scores = torch.matmul(q, keys.transpose(-1, -2)) * att.scale + bias
+    out = torch.matmul(F.softmax(scores, dim=-1), values)
+    return att.o_proj(out.transpose(1, 2).reshape(b, n, att.num_heads * att.head_dim)), k, v
+
+
+def llm_forward_batch(lm, embeds, prefix_len=0):
+    """Qwen2ForCausalLM.forward_full over a right-padded batch: embeds [B, L, D] ->
+    (logits [B, L, V], final-norm hidden [B, L, D]). Causal attention alone keeps padding out of
+    every real position (pads come after), so no padding mask is needed. The first `prefix_len`
+    rows, identical in every sequence (the chat template and the instruction), are computed once
+    and shared (the same numbers, fewer operations)."""
+    b, n, _ = embeds.shape
+    p = int(prefix_len)
+    positions = torch.arange(n)
+    cos, sin = rope_cos_sin(positions, lm.head_dim, lm.rope_theta, embeds.dtype)
+    bias = causal_bias(positions[None, :] <= positions[:, None], embeds.dtype)
+    x_pre = embeds[:1, :p]
+    x = embeds[:, p:]
+    for layer in lm.model.layers:
+        att = layer.self_attn
+        prefix_kv = None
+        if p:
+            out, k_pre, v_pre = _attention(att, layer.input_layernorm(x_pre), cos[:p], sin[:p],
+                                           None, bias[:p, :p])
+            x_pre = x_pre + out
+            x_pre = x_pre + layer.mlp(layer.post_attention_layernorm(x_pre))
+            prefix_kv = (k_pre, v_pre)
+        out, _, _ = _attention(att, layer.input_layernorm(x), cos[p:], sin[p:], prefix_kv,
+                               bias[p:, :])
+        x = x + out
+        x = x + layer.mlp(layer.post_attention_layernorm(x))
+    if p:
+        x = torch.cat([x_pre.expand(b, -1, -1), x], dim=1)
+    hidden = lm.model.norm(x)
+    return lm.lm_head(hidden), hidden
+
+
+def common_prefix(examples):
+    """Length of the id prefix all examples share, stopping before the first image row."""
+    first = examples[0].ids
+    limit = min(min(e.ids.numel() for e in examples), int(first.numel()))
+    if examples[0].image_positions.numel():
+        limit = min(limit, int(examples[0].image_positions[0]))
+    n = 0
+    while n < limit and all(int(e.ids[n]) == int(first[n]) for e in examples):
+        n += 1
+    return n
+
+
+def dice_loss(logits, target):
+    p = logits.sigmoid().flatten(1)
+    t = target.flatten(1)
+    return 1.0 - (2.0 * (p * t).sum(1) + 1.0) / (p.sum(1) + t.sum(1) + 1.0)
+
+
+def batch_losses(model, examples, mask_weight=1.0, answer_weight=1.0, lm_weight=1.0):
+    """Forward a list of Examples; returns a dict of scalar tensors: loss, lm, mask, and the
+    detached metrics iou (low-res, best-IoU output vs GT > 0.5) and token accuracy."""
+    vis = model.extract_feature(torch.cat([e.pixels for e in examples], 0))
+    d = vis.shape[-1]
+    lengths = [e.ids.numel() for e in examples]
+    lmax = max(lengths)
+    lm = model.language_model
+    rows = []
+    start = 0
+    for e in examples:
+        n_tiles = e.pixels.shape[0]
+        flat = vis[start:start + n_tiles].reshape(-1, d)
+        start += n_tiles
+        emb = lm.embed(e.ids)
+        emb = emb.index_copy(0, e.image_positions, flat)
+        if e.region_positions.numel():
+            emb = emb.index_copy(0, e.region_positions, flat.index_select(0, e.region_rows))
+        rows.append(F.pad(emb, (0, 0, 0, lmax - emb.shape[0])))
+    logits, hidden = llm_forward_batch(lm, torch.stack(rows), common_prefix(examples))
+    labels = torch.stack([F.pad(e.labels, (0, lmax - e.labels.numel()), value=IGNORE)
+                          for e in examples])
+    weights = (labels != IGNORE).float()
+    if answer_weight != 1.0:
+        for i, e in enumerate(examples):
+            if e.answer_positions:
+                weights[i, torch.tensor(e.answer_positions)] = answer_weight
+    ce = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), labels.reshape(-1).clamp(min=0),
+                         reduction="none").reshape(labels.shape)
+    lm_loss = (ce * weights).sum() / weights.sum()
+    with torch.no_grad():
+        valid = labels != IGNORE
+        token_acc = ((logits.argmax(-1) == labels) & valid).sum().float() / valid.sum()
+
+    # [SEG] path
+    seg_hidden, seg_image, targets = [], [], []
+    image_base = 0
+    for i, e in enumerate(examples):
+        for p, frame in zip(e.seg_positions, e.seg_frames):
+            seg_hidden.append(hidden[i, p])
+            seg_image.append(image_base + frame)
+        targets.append(e.seg_targets)
+        image_base += e.sam_inputs.shape[0]
+    g = model.grounding_encoder
+    feat, hr0, hr1 = g.encode_image(torch.cat([e.sam_inputs for e in examples], 0))
+    index = torch.tensor(seg_image, dtype=torch.int64)
+    lang = model.text_hidden_fcs(torch.stack(seg_hidden))
+    pe = g.sam2_model.sam_prompt_encoder
+    sparse = torch.cat([pe.not_a_point(2).expand(lang.shape[0], -1, -1), lang[:, None, :]], 1)
+    masks, iou_pred, _ = g.sam2_model.sam_mask_decoder(
+        feat.index_select(0, index), pe.dense_pe(), sparse, pe.dense_no_mask(),
+        hr0.index_select(0, index), hr1.index_select(0, index))
+    masks, iou_pred = masks[:, 1:], iou_pred[:, 1:]
+    target = torch.cat(targets, 0)
+    k = masks.shape[1]
+    tgt = target[:, None].expand(-1, k, -1, -1)
+    bce = F.binary_cross_entropy_with_logits(masks, tgt, reduction="none").mean((2, 3))
+    dice = dice_loss(masks.reshape(-1, *masks.shape[2:]), tgt.reshape(-1, *tgt.shape[2:]))
+    mask_loss = (bce + dice.reshape(bce.shape)).mean()
+    with torch.no_grad():
+        pred = masks > 0
+        gt = (tgt > 0.5)
+        inter = (pred & gt).flatten(2).sum(-1).float()
+        union = (pred | gt).flatten(2).sum(-1).float().clamp(min=1)
+        true_iou = inter / union
+    # the IoU head learns each output's IoU, so the release's argmax picks a good one
+    iou_loss = F.mse_loss(iou_pred, true_iou)
+    best = iou_pred.argmax(1)
+    picked_iou = true_iou.gather(1, best[:, None]).mean()
+    loss = lm_weight * lm_loss + mask_weight * mask_loss + 0.1 * iou_loss
+    return {"loss": loss, "lm": lm_loss.detach(), "mask": mask_loss.detach(),
+            "iou": picked_iou.detach(), "token_acc": token_acc.detach()}

@@ -1,0 +1,209 @@
+#!/usr/bin/env python3
+"""Train terrascope-tiny: the reference TerraScope at a small configuration, on synthetic
+Terra-CoT (tools/synth, training seeds >= 1,000,000), on CPU.
+
+    train_tiny.py --out models/terrascope-tiny [--steps N] [--batch B] [--lr LR]
+                  [--max-minutes M] [--seed S] [--threads 2]
+
+What it does (tools/terrascope_ref/train_losses.py has the sequence layout and the losses):
+1. a byte-level BPE tokenizer with Qwen2's structure and every special token, its merges learnt
+   (tools/make_tiny_tokenizer.py's trainer) over the release's instruction and the prompts and
+   reasoning of the first training samples;
+2. the model: 112 px tiles, patch 14 -> 16 tokens per tile; InternViT 64 x 2 layers; Qwen2
+   96 hidden x 3 layers (4 heads, 2 KV heads); SAM-2 at 128 px (Hiera 16 wide, d_model 64);
+3. AdamW, linear warm-up then cosine decay over --steps, batches of --batch samples
+   (sample i of step s is training sample s*batch + i: the run is a pure function of the
+   arguments), LM loss + BCE/Dice mask loss through the [SEG] path with <REGION> injection;
+4. the checkpoint in the released layout (config.json, model.safetensors, tokenizer.json) at the
+   end and every --save-every steps; --max-minutes stops early (cleanly, saving) and says so.
+"""
+
+import argparse
+import json
+import math
+import os
+import random
+import sys
+import time
+
+import numpy as np
+import regex
+import torch
+
+TOOLS = os.path.dirname(os.path.abspath(__file__))
+if TOOLS not in sys.path:
+    sys.path.insert(0, TOOLS)
+
+import make_tiny_tokenizer  # noqa: E402
+from make_tiny_bundle import write_checkpoint  # noqa: E402
+from synth import records  # noqa: E402
+from terrascope_ref import prompt as prompt_mod  # noqa: E402
+from terrascope_ref.intern_vit import InternVisionConfig  # noqa: E402
+from terrascope_ref.model import TerraScope, TerraScopeConfig  # noqa: E402
+from terrascope_ref.qwen2 import Qwen2Config  # noqa: E402
+from terrascope_ref.sam2 import Sam2Config  # noqa: E402
+from terrascope_ref.tokenizer import Tokenizer  # noqa: E402
+from terrascope_ref.train_losses import Layout, batch_losses, make_example  # noqa: E402
+
+TILE_SIZE = 112
+SAM_IMAGE_SIZE = 128
+TOKENIZER_SAMPLES = 400
+TOKENIZER_MERGES = 1000
+
+
+def tokenizer_corpus(n_samples):
+    """The text the tokenizer's merges are learnt from: the instruction (weighted, it is in every
+    prompt) and the prompts and reasoning of the first training samples."""
+    parts = [prompt_mod.INSTRUCTION] * 50
+    parts.append(prompt_mod.TEMPLATE)
+    for i in range(n_samples):
+        s = records.train_sample(i)
+        parts.append(s["prompt"])
+        parts.append(s["cot"])
+    return "\n".join(parts)
+
+
+def build_tokenizer(path, n_samples=TOKENIZER_SAMPLES, merges=TOKENIZER_MERGES):
+    # build_tokenizer_json learns over the module's CORPUS; ours replaces it for this call.
+    saved = make_tiny_tokenizer.CORPUS
+    make_tiny_tokenizer.CORPUS = tokenizer_corpus(n_samples)
+    try:
+        doc = make_tiny_tokenizer.build_tokenizer_json(merges)
+    finally:
+        make_tiny_tokenizer.CORPUS = saved
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    with open(path, "w", encoding="utf-8", newline="\n") as f:
+        f.write(json.dumps(doc, ensure_ascii=False, indent=2) + "\n")
+    ids = list(doc["model"]["vocab"].values()) + [t["id"] for t in doc["added_tokens"]]
+    return max(ids) + 1
+
+
+def tiny_config(vocab_size):
+    vision = InternVisionConfig(image_size=TILE_SIZE, patch_size=14, hidden_size=64,
+                                intermediate_size=128, num_attention_heads=4,
+                                num_hidden_layers=2)
+    llm = Qwen2Config(vocab_size=int(vocab_size), hidden_size=96, intermediate_size=256,
+                      num_hidden_layers=3, num_attention_heads=4, num_key_value_heads=2,
+                      rope_theta=1000000.0, max_position_embeddings=4096)
+    sam = Sam2Config(image_size=SAM_IMAGE_SIZE, embed_dim=16, num_heads=1, stages=(1, 2, 1, 1),
+                     global_att_blocks=(2,), window_spec=(8, 4, 4, 2), d_model=64,
+                     decoder_num_heads=4, decoder_mlp_dim=128, iou_head_hidden_dim=32)
+    return TerraScopeConfig(vision=vision, llm=llm, sam=sam)
+
+
+class SampleSet(torch.utils.data.Dataset):
+    """Training example i = make_example(records.train_sample(i))."""
+
+    def __init__(self, layout, length):
+        self.layout = layout
+        self.length = length
+
+    def __len__(self):
+        return self.length
+
+    def __getitem__(self, i):
+        return make_example(records.train_sample(int(i)), self.layout)
+
+
+def lr_at(step, steps, lr, warmup):
+    if step < warmup:
+        return lr * (step + 1) / warmup
+    progress = (step - warmup) / max(1, steps - warmup)
+    return lr * (0.05 + 0.95 * 0.5 * (1.0 + math.cos(math.pi * min(1.0, progress))))
+
+
+def save(model, cfg, out, tokenizer_json):
+    state = {k: v.detach().clone().float() for k, v in model.state_dict().items()}
+    write_checkpoint(out, cfg, state, tokenizer_json)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--out", required=True, help="checkpoint directory to write")
+    parser.add_argument("--steps", type=int, default=1500)
+    parser.add_argument("--batch", type=int, default=8)
+    parser.add_argument("--lr", type=float, default=3e-3)
+    parser.add_argument("--warmup", type=int, default=30)
+    parser.add_argument("--weight-decay", type=float, default=0.01)
+    parser.add_argument("--mask-weight", type=float, default=1.0)
+    parser.add_argument("--answer-weight", type=float, default=3.0)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--threads", type=int, default=1,
+                        help="torch threads (1: on a shared, loaded CPU, 2 threads spin and lose)")
+    parser.add_argument("--workers", type=int, default=1, help="data loader processes")
+    parser.add_argument("--max-minutes", type=float, default=0.0,
+                        help="stop (and save) after this wall time; 0: no limit")
+    parser.add_argument("--log-every", type=int, default=20)
+    parser.add_argument("--save-every", type=int, default=200)
+    parser.add_argument("--log", help="also append the log lines to this file")
+    args = parser.parse_args(argv)
+
+    t0 = time.time()
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(args.seed)
+    random.seed(args.seed)
+    np.random.seed(args.seed)
+    log_file = open(args.log, "a", encoding="utf-8") if args.log else None
+
+    def log(msg):
+        line = f"[{time.time() - t0:7.1f}s] {msg}"
+        print(line, flush=True)
+        if log_file:
+            log_file.write(line + "\n")
+            log_file.flush()
+
+    os.makedirs(args.out, exist_ok=True)
+    tokenizer_json = os.path.join(args.out, "tokenizer.json")
+    vocab = build_tokenizer(tokenizer_json)
+    tokenizer = Tokenizer.from_file(tokenizer_json)
+    cfg = tiny_config(vocab)
+    model = TerraScope(cfg)
+    n_params = sum(p.numel() for p in model.parameters())
+    log(f"tokenizer: vocab {vocab}; model: {n_params} parameters; args {vars(args)}")
+    layout = Layout(tokenizer, cfg.tile_size, cfg.tokens_per_tile, SAM_IMAGE_SIZE)
+
+    decay, no_decay = [], []
+    for name, p in model.named_parameters():
+        (no_decay if p.dim() < 2 or "norm" in name or "embed" in name else decay).append(p)
+    opt = torch.optim.AdamW([{"params": decay, "weight_decay": args.weight_decay},
+                             {"params": no_decay, "weight_decay": 0.0}],
+                            lr=args.lr, betas=(0.9, 0.98), eps=1e-8)
+    data = SampleSet(layout, args.steps * args.batch)
+    loader = torch.utils.data.DataLoader(data, batch_size=args.batch, shuffle=False,
+                                         num_workers=args.workers, collate_fn=list,
+                                         prefetch_factor=4 if args.workers else 2)
+    model.train()
+    sums, count = {}, 0
+    stopped = "steps"
+    step = 0
+    for step, batch in enumerate(loader):
+        for group in opt.param_groups:
+            group["lr"] = lr_at(step, args.steps, args.lr, args.warmup)
+        out = batch_losses(model, batch, mask_weight=args.mask_weight,
+                           answer_weight=args.answer_weight)
+        opt.zero_grad(set_to_none=True)
+        out["loss"].backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        for k, v in out.items():
+            sums[k] = sums.get(k, 0.0) + float(v)
+        count += 1
+        if (step + 1) % args.log_every == 0 or step == 0:
+            means = " ".join(f"{k} {v / count:.4f}" for k, v in sums.items())
+            log(f"step {step + 1}/{args.steps} lr {opt.param_groups[0]['lr']:.2e} {means}")
+            sums, count = {}, 0
+        if (step + 1) % args.save_every == 0:
+            save(model, cfg, args.out, tokenizer_json)
+        if args.max_minutes and time.time() - t0 > args.max_minutes * 60:
+            stopped = f"max-minutes {args.max_minutes}"
+            break
+    save(model, cfg, args.out, tokenizer_json)
+    log(f"done: {step + 1} steps ({stopped}), {(time.time() - t0) / 60:.1f} min; "
+        f"checkpoint {args.out}")
+    if log_file:
+        log_file.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
