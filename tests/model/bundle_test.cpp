@@ -206,5 +206,18 @@ TEST(Device, UnknownDtypeIsAnError) {
   EXPECT_THROW(Model::load(testdata::tiny_bundle(), {"cpu", "int4"}), Error);
 }
 
+
+TEST(Device, CudaNeedsACudaBuildAndDevice) {
+  // On a CPU-only libtorch (Debian's) "cuda:0" must be refused with a reason; with CUDA it loads.
+  try {
+    auto model = Model::load(testdata::tiny_bundle(), {"cuda:0", "fp32"});
+    EXPECT_EQ(model->info().device, "cuda:0");
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("device 'cuda:0'"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(Model::load(testdata::tiny_bundle(), {"cuda:x", "fp32"}), Error);
+  EXPECT_THROW(Model::load(testdata::tiny_bundle(), {"cuda:99", "fp32"}), Error);
+}
+
 }  // namespace
 }  // namespace terrascope

@@ -3,11 +3,16 @@
 // release's rules say.
 #include "model/generate.h"
 
+#include "model/seg_round.h"
+
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
+#include <fstream>
 
 #include "engine_test_data.h"
+#include "model/seg_round.h"
 #include "model/tokenizer.h"
 #include "terrascope/error.h"
 #include "terrascope/model.h"
@@ -265,6 +270,58 @@ TEST_F(Generate, SeededSamplingIsReproducible) {
   Answer first = ask(p);
   Answer second = ask(p);
   EXPECT_EQ(first.output_ids, second.output_ids);
+}
+
+
+TEST(FramePolicy, IndicatorFrameIsTheLastNamedFrame) {
+  EXPECT_EQ(frame_from_indicators("Image: t2 shows fields. Image:  t1 shows", 3), 0);
+  EXPECT_EQ(frame_from_indicators("look at Image: t2[SEG]", 3), 1);
+  EXPECT_EQ(frame_from_indicators("Image:\nt3", 3), 2);
+  EXPECT_EQ(frame_from_indicators("Image: t7", 2), 1);  // clamped to the last frame
+  EXPECT_EQ(frame_from_indicators("Image: t0", 2), 0);
+  EXPECT_EQ(frame_from_indicators("no indicator, Image: x2, image: t2", 2), 0);
+  EXPECT_EQ(frame_from_indicators("Image: t2 then Image: t", 2),
+            1);  // an incomplete one is skipped
+}
+
+TEST(SarFusion, ConcatFeedsOpticalThenSarRows) {
+  // The first [SEG] of the golden sar_release case comes before any region feed, so with concat
+  // its optical rows are the release's, followed by the same positions in the SAR block.
+  std::ifstream in(testdata::tiny_golden() + "/cases.json");
+  ASSERT_TRUE(in) << testdata::how_to_make();
+  const nlohmann::json cases = nlohmann::json::parse(in);
+  const nlohmann::json* release = nullptr;
+  for (const auto& c : cases) {
+    if (c["name"] == "sar_release") release = &c;
+  }
+  ASSERT_NE(release, nullptr);
+  RgbImage optical, sar;
+  ASSERT_TRUE(testdata::read_rgb(
+      testdata::tiny_golden() + "/" + (*release)["images"][0].get<std::string>(), optical));
+  ASSERT_TRUE(testdata::read_rgb(
+      testdata::tiny_golden() + "/" + (*release)["sar"].get<std::string>(), sar));
+  auto model = Model::load(testdata::tiny_bundle());
+  Session session(model);
+  session.set_images({optical}, sar);
+  AskParams p = model->default_params();
+  p.policies.sar_fusion = "concat";
+  p.max_new_tokens = 20;
+  Answer a = session.ask({(*release)["question"].get<std::string>(), {}}, p);
+  ASSERT_FALSE(a.segs.empty());
+  const auto opt = (*release)["segs"][0]["region_indices"].get<std::vector<int64_t>>();
+  std::vector<int64_t> expected = opt;
+  for (int64_t i : opt) expected.push_back(i + model->info().tokens_per_tile);
+  EXPECT_EQ(a.segs[0].region_indices, expected);
+  EXPECT_EQ(a.segs[0].modality, "both");
+  const int32_t region = Tokenizer::from_file(testdata::tiny_bundle() + "/tokenizer.json")
+                             .token_to_id("<REGION>")
+                             .value();
+  const int32_t seg = Tokenizer::from_file(testdata::tiny_bundle() + "/tokenizer.json")
+                          .token_to_id("[SEG]")
+                          .value();
+  const auto at = std::find(a.output_ids.begin(), a.output_ids.end(), seg) - a.output_ids.begin();
+  ASSERT_LE(at + 1 + static_cast<long>(expected.size()), static_cast<long>(a.output_ids.size()));
+  for (size_t k = 0; k < expected.size(); ++k) EXPECT_EQ(a.output_ids[at + 1 + k], region);
 }
 
 }  // namespace
