@@ -355,11 +355,12 @@ void Tokenizer::Impl::load(const json& root) {
   int32_t max_id = -1;
   for (const auto& [text, id] : vocab) max_id = std::max(max_id, id);
   for (const auto& [text, id] : added_by_content) max_id = std::max(max_id, id);
-  // Ids index dense tables; a stray huge id would be a broken file, not a big vocabulary.
-  constexpr int32_t kMaxId = 1 << 24;
-  if (max_id >= kMaxId) {
-    fail(path, "token id " + std::to_string(max_id) + " is too large (ids must be below " +
-                   std::to_string(kMaxId) + ")");
+  // Ids index dense tables; ids far beyond the number of tokens mean a broken (or hostile) file,
+  // not a big vocabulary, and must not make us allocate gigabytes.
+  const std::size_t token_count = vocab.size() + added_by_content.size();
+  if (static_cast<std::size_t>(max_id) >= 4 * token_count + 65536) {
+    fail(path, "token id " + std::to_string(max_id) + " is far beyond the " +
+                   std::to_string(token_count) + " tokens (ids must be dense)");
   }
   token_text.assign(static_cast<std::size_t>(max_id + 1), std::string());
   token_bytes.assign(token_text.size(), std::string());

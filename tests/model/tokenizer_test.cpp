@@ -402,6 +402,12 @@ TEST(Tokenizer, DuplicateVocabIdIsAnError) {
   expect_load_error(j.dump(), "gives id 5 to both");
 }
 
+TEST(Tokenizer, SparseHugeIdIsAnError) {
+  json j = minimal_tokenizer();
+  j["model"]["vocab"]["ab"] = 2000000000;
+  expect_load_error(j.dump(), "token id 2000000000 is far beyond the 258 tokens");
+}
+
 TEST(Tokenizer, MissingByteTokenIsAnError) {
   json j = minimal_tokenizer();
   j["model"]["vocab"].erase(byte_char(0));
