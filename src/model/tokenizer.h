@@ -4,7 +4,8 @@
 // tokens cut out first (leftmost-longest), NFC, the Split pre-tokenizer regex ("Isolated"),
 // GPT-2's byte-to-character map, merges by rank. Decoding reproduces decode(ids,
 // skip_special_tokens=false). Only the tokenizer.json structure Qwen2 uses is accepted; anything
-// else is an Error naming the file and the part, never a silent approximation.
+// else is an Error naming the file and the part, never a silent approximation. The post_processor
+// is never applied: Qwen2 adds no BOS/EOS, so this equals the release's tokenizer.encode(text).
 //
 // Text that is not valid UTF-8 is repaired first: each maximal invalid byte sequence becomes U+FFFD
 // (as Python's bytes.decode(errors="replace")), so encode never fails on user input.

@@ -4,8 +4,9 @@ Written for clarity, not speed: it is the oracle the C++ engine's tokenizer is c
 it is itself validated on golden ids from Hugging Face `tokenizers` (shared/data/qwen2_tokenizer).
 
 Pipeline (what `tokenizers` does for Qwen2, encode(..., add_special_tokens=False)):
-  1. added tokens are cut out of the raw text first (leftmost, longest match), unless the caller says
-     the text is plain user text (allow_special=False), in which case none are matched;
+  1. added tokens are cut out of the raw text first (leftmost, longest match; tokens flagged
+     normalized=true are cut from the NFC text in their NFC form), unless the caller says the text
+     is plain user text (allow_special=False), in which case none are matched;
   2. every other piece is NFC-normalised, split by the pre-tokenizer regex (matches and the gaps
      between them are kept as pieces: "Isolated"), mapped byte by byte to GPT-2's printable alphabet;
   3. each piece is merged by BPE, always applying the lowest-rank adjacent pair, leftmost first.
