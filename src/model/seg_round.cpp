@@ -59,11 +59,13 @@ int frame_from_indicators(const std::string& text, int frames) {
 
 torch::Tensor upsample_mask_logits(const torch::Tensor& low_res, int64_t sam_size, int height,
                                    int width) {
-  // F.interpolate(size=..., mode="bilinear", align_corners=False) without scale factors.
+  // F.interpolate(size=..., mode="bilinear", align_corners=False) without scale factors. A
+  // default-constructed c10::optional is "no scale" in libtorch 1.13 and 2.x alike.
+  const c10::optional<double> no_scale;
   torch::Tensor full = at::upsample_bilinear2d(low_res, std::vector<int64_t>{sam_size, sam_size},
-                                               false, c10::nullopt, c10::nullopt);
-  return at::upsample_bilinear2d(full, std::vector<int64_t>{height, width}, false, c10::nullopt,
-                                 c10::nullopt);
+                                               false, no_scale, no_scale);
+  return at::upsample_bilinear2d(full, std::vector<int64_t>{height, width}, false, no_scale,
+                                 no_scale);
 }
 
 SegRoundOutput run_seg_round(const Model::Impl& model, const SceneFeatures& scene,
