@@ -2,8 +2,9 @@
 """Test data for the C++ tokenizer: the tiny tokenizer and golden ids from the Python reference.
 
 Usage: testdata_tokenizer.py OUTDIR   (run by scripts/make_testdata.sh)
-Writes OUTDIR/tiny_tokenizer/tokenizer.json (tools/make_tiny_tokenizer.py) and
-OUTDIR/tiny_tokenizer/golden.jsonl, one JSON object per line:
+Writes OUTDIR/tiny_tokenizer/tokenizer.json (tools/make_tiny_tokenizer.py),
+OUTDIR/tiny_tokenizer/flags_tokenizer.json (the same plus added tokens with lstrip / rstrip /
+single_word / normalized set) and golden.jsonl / flags_golden.jsonl, one JSON object per line:
   {"kind": "encode", "text" | "text_hex", "allow_special", "ids", "decoded"}
       text_hex (hex of raw bytes) replaces text for input that is not valid UTF-8;
   {"kind": "decode", "ids", "decoded"}   ids that spell broken UTF-8 or are unknown.
@@ -63,6 +64,44 @@ INVALID_UTF8 = [  # raw bytes, repaired to U+FFFD by both implementations
 ]
 
 
+# Added-token flags that Qwen2's own tokens leave false, on a copy of the tiny tokenizer
+# (flags_tokenizer.json): both implementations must agree on them too.
+FLAG_TOKENS = [
+    {"content": "<L>", "lstrip": True},
+    {"content": "<R>", "rstrip": True},
+    {"content": "<LR>", "lstrip": True, "rstrip": True},
+    {"content": "mask", "single_word": True, "special": False},
+    {"content": "cafe\u0301", "normalized": True, "special": False},  # NFD content, NFC matched
+]
+
+FLAG_TEXTS = [
+    "a <L> b", "a   <L>b", "\t\n<L>x", "x<R>   y", "x<R>\u3000\u00a0y", "q  <LR>  r", "<L><L>  <R> <R> ",
+    "mask masks unmask mask_ mask. (mask)", "[SEG]mask<REGION>", "maskmask mask",
+    "caf\u00e9 cafe\u0301 caf\u00e9s", "<think>caf\u00e9</think>",
+]
+
+
+def flags_tokenizer_json(tiny_config):
+    config = json.loads(json.dumps(tiny_config))
+    next_id = max(t["id"] for t in config["added_tokens"]) + 1
+    for i, flags in enumerate(FLAG_TOKENS):
+        entry = {"id": next_id + i, "content": flags["content"], "single_word": False,
+                 "lstrip": False, "rstrip": False, "normalized": False, "special": True}
+        entry.update({k: v for k, v in flags.items() if k != "content"})
+        config["added_tokens"].append(entry)
+    return config
+
+
+def flag_records(tok):
+    records = []
+    for text in FLAG_TEXTS:
+        for allow_special in (True, False):
+            ids = tok.encode(text, allow_special)
+            records.append({"kind": "encode", "text": text, "allow_special": allow_special,
+                            "ids": ids, "decoded": tok.decode(ids)})
+    return records
+
+
 def decode_cases(tok):
     byte = {b: tok.vocab[c] for b, c in BYTE_TO_CHAR.items()}
     seg = tok.token_to_id("[SEG]")
@@ -108,16 +147,25 @@ def main():
     out_dir = os.path.join(sys.argv[1], "tiny_tokenizer")
     tokenizer_path = os.path.join(out_dir, "tokenizer.json")
     golden_path = os.path.join(out_dir, "golden.jsonl")
+    flags_path = os.path.join(out_dir, "flags_tokenizer.json")
+    flags_golden_path = os.path.join(out_dir, "flags_golden.jsonl")
     sources = [os.path.abspath(__file__), make_tiny_tokenizer.__file__,
                os.path.join(TOOLS, "terrascope_ref", "tokenizer.py")]
-    if up_to_date([tokenizer_path, golden_path], sources):
+    if up_to_date([tokenizer_path, golden_path, flags_path, flags_golden_path], sources):
         return
     make_tiny_tokenizer.write_tiny_tokenizer(tokenizer_path)
-    tok = Tokenizer.from_file(tokenizer_path)
-    with open(golden_path + ".tmp", "w", encoding="utf-8", newline="\n") as f:
-        for record in golden_records(tok):
+    write_jsonl(golden_path, golden_records(Tokenizer.from_file(tokenizer_path)))
+    with open(flags_path, "w", encoding="utf-8", newline="\n") as f:
+        f.write(json.dumps(flags_tokenizer_json(make_tiny_tokenizer.build_tokenizer_json()),
+                           ensure_ascii=False, indent=2) + "\n")
+    write_jsonl(flags_golden_path, flag_records(Tokenizer.from_file(flags_path)))
+
+
+def write_jsonl(path, records):
+    with open(path + ".tmp", "w", encoding="utf-8", newline="\n") as f:
+        for record in records:
             f.write(json.dumps(record, ensure_ascii=False) + "\n")
-    os.replace(golden_path + ".tmp", golden_path)
+    os.replace(path + ".tmp", path)
 
 
 if __name__ == "__main__":

@@ -223,27 +223,47 @@ TEST(Tokenizer, LongWhitespaceRunRoundTrips) {
   EXPECT_LT(ids.size(), spaces.size() / 4);  // merged into multi-space tokens
 }
 
-TEST(Tokenizer, TinyGoldenIds) {
-  REQUIRE_TINY_TESTDATA();
-  const Tokenizer tiny = Tokenizer::from_file(kTinyDir + "/tokenizer.json");
-  const auto records = read_jsonl(kTinyDir + "/golden.jsonl");
-  ASSERT_GE(records.size(), 20u);
+// Checks every record of a golden.jsonl written by tools/testdata_tokenizer.py; returns the number
+// of encode and decode records.
+std::pair<int, int> expect_golden(const Tokenizer& tokenizer, const std::string& golden_path) {
   int encode_cases = 0, decode_cases = 0;
-  for (const json& r : records) {
+  for (const json& r : read_jsonl(golden_path)) {
     if (r["kind"] == "decode") {
-      EXPECT_EQ(tiny.decode(ids_of(r["ids"])), r["decoded"].get<std::string>()) << r.dump();
+      EXPECT_EQ(tokenizer.decode(ids_of(r["ids"])), r["decoded"].get<std::string>()) << r.dump();
       ++decode_cases;
       continue;
     }
     const std::string text = r.contains("text_hex") ? from_hex(r["text_hex"].get<std::string>())
                                                     : r["text"].get<std::string>();
     const bool allow_special = r["allow_special"].get<bool>();
-    EXPECT_EQ(tiny.encode(text, allow_special), ids_of(r["ids"])) << r.dump();
-    EXPECT_EQ(tiny.decode(ids_of(r["ids"])), r["decoded"].get<std::string>()) << r.dump();
+    EXPECT_EQ(tokenizer.encode(text, allow_special), ids_of(r["ids"])) << r.dump();
+    EXPECT_EQ(tokenizer.decode(ids_of(r["ids"])), r["decoded"].get<std::string>()) << r.dump();
     ++encode_cases;
   }
-  EXPECT_GT(encode_cases, 0);
-  EXPECT_GT(decode_cases, 0);
+  return {encode_cases, decode_cases};
+}
+
+TEST(Tokenizer, TinyGoldenIds) {
+  REQUIRE_TINY_TESTDATA();
+  const Tokenizer tiny = Tokenizer::from_file(kTinyDir + "/tokenizer.json");
+  const auto [encode_cases, decode_cases] = expect_golden(tiny, kTinyDir + "/golden.jsonl");
+  EXPECT_GE(encode_cases, 40);
+  EXPECT_GE(decode_cases, 5);
+}
+
+// lstrip / rstrip / single_word / normalized added tokens (all false in Qwen2's own file).
+TEST(Tokenizer, TinyAddedTokenFlagsGoldenIds) {
+  REQUIRE_TINY_TESTDATA();
+  ASSERT_TRUE(std::filesystem::exists(kTinyDir + "/flags_golden.jsonl"))
+      << "run scripts/make_testdata.sh " << TERRASCOPE_TEST_DATA;
+  const Tokenizer flags = Tokenizer::from_file(kTinyDir + "/flags_tokenizer.json");
+  const auto [encode_cases, decode_cases] = expect_golden(flags, kTinyDir + "/flags_golden.jsonl");
+  EXPECT_GE(encode_cases, 20);
+  EXPECT_EQ(decode_cases, 0);
+  // The records must exercise the flags: lstrip took the spaces before <L>.
+  EXPECT_EQ(flags.encode("a   <L>b"),
+            (std::vector<int32_t>{*flags.token_to_id("a"), *flags.token_to_id("<L>"),
+                                  *flags.token_to_id("b")}));
 }
 
 TEST(Tokenizer, TinyHasAllTerraScopeTokens) {

@@ -190,6 +190,41 @@ class TestdataScript(unittest.TestCase):
             for r in records:
                 if r["kind"] == "encode" and "text" in r:
                     self.assertEqual(tok.encode(r["text"], r["allow_special"]), r["ids"])
+            flags = Tokenizer.from_file(os.path.join(d, "tiny_tokenizer", "flags_tokenizer.json"))
+            flag_records = read_jsonl(os.path.join(d, "tiny_tokenizer", "flags_golden.jsonl"))
+            self.assertGreaterEqual(len(flag_records), 20)
+            for r in flag_records:
+                self.assertEqual(flags.encode(r["text"], r["allow_special"]), r["ids"])
+
+
+class AddedTokenFlags(unittest.TestCase):
+    """lstrip / rstrip / single_word / normalized, as tokenizers' AddedVocabulary applies them."""
+
+    @classmethod
+    def setUpClass(cls):
+        config = testdata_tokenizer.flags_tokenizer_json(make_tiny_tokenizer.build_tokenizer_json())
+        cls.tok = Tokenizer(config, source="flags")
+
+    def pieces(self, text):
+        return [self.tok.id_to_token(i) for i in self.tok.encode(text)]
+
+    def test_lstrip_takes_the_whitespace_before(self):
+        self.assertEqual(self.pieces("a   <L>b"), ["a", "<L>", "b"])
+
+    def test_rstrip_takes_the_whitespace_after(self):
+        self.assertEqual(self.pieces("x<R>\u3000 y"), ["x", "<R>", "y"])
+
+    def test_single_word_only_matches_whole_words(self):
+        mask = self.tok.token_to_id("mask")
+        self.assertIn(mask, self.tok.encode("a mask."))
+        self.assertNotIn(mask, self.tok.encode("masks"))
+        self.assertNotIn(mask, self.tok.encode("mask_x"))
+
+    def test_normalized_token_matches_nfc_and_nfd_text(self):
+        cafe = self.tok.token_to_id("cafe\u0301")
+        self.assertEqual(self.tok.encode("caf\u00e9"), [cafe])
+        self.assertEqual(self.tok.encode("cafe\u0301"), [cafe])
+        self.assertNotIn(cafe, self.tok.encode("caf\u00e9", allow_special=False))
 
 
 if __name__ == "__main__":
