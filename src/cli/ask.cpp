@@ -98,7 +98,9 @@ int run_ask(const AskArgs& args) {
   const bool terminal = is_terminal(stdout) && !args.json && !args.no_stream;
   if (terminal) {
     std::cout << kDim << std::flush;
-    params.on_text = [](const std::string& piece) { std::cout << displayable(piece) << std::flush; };
+    params.on_text = [](const std::string& piece) {
+      std::cout << displayable(piece) << std::flush;
+    };
   }
   const Answer answer = session.ask(question, params);
   if (terminal) std::cout << kReset << "\n";
@@ -122,10 +124,9 @@ int run_ask(const AskArgs& args) {
   } else {
     print_answer(args, answer, parse_answer(answer.text, question), terminal);
     if (!args.out_dir.empty()) {
-      std::cerr << "terrascope: wrote " << (std::filesystem::path(args.out_dir) / "result.json")
-                                               .string()
-                << " and " << answer.segs.size() << (answer.segs.size() == 1 ? " mask" : " masks")
-                << "\n";
+      std::cerr << "terrascope: wrote "
+                << (std::filesystem::path(args.out_dir) / "result.json").string() << " and "
+                << answer.segs.size() << (answer.segs.size() == 1 ? " mask" : " masks") << "\n";
     }
   }
   return 0;
@@ -139,7 +140,8 @@ CommandRunner add_ask_command(CLI::App& app) {
   auto args = std::make_shared<AskArgs>();
   add_model_options(*cmd, args->model);
 
-  auto* image = cmd->add_option("-i,--image", args->inputs.image, "Optical image (GeoTIFF, PNG, ...)");
+  auto* image =
+      cmd->add_option("-i,--image", args->inputs.image, "Optical image (GeoTIFF, PNG, ...)");
   auto* frames = cmd->add_option("--frames", args->inputs.frames,
                                  "A time series instead of --image: frames in time order");
   image->excludes(frames);
@@ -163,9 +165,7 @@ CommandRunner add_ask_command(CLI::App& app) {
       throw CLI::RequiredError("--image or --frames");
     }
   });
-  return [args]() -> int {
-    return run_with_exit_codes("ask", [&args] { return run_ask(*args); });
-  };
+  return [args]() -> int { return run_with_exit_codes("ask", [&args] { return run_ask(*args); }); };
 }
 
 }  // namespace terrascope::cli

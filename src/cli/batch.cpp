@@ -28,8 +28,8 @@ namespace {
 bool has_raster_extension(const fs::path& path) {
   std::string ext = path.extension().string();
   for (char& c : ext) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  static const std::set<std::string> kRasterExtensions = {
-      ".tif", ".tiff", ".png", ".jpg", ".jpeg", ".jp2", ".vrt", ".img"};
+  static const std::set<std::string> kRasterExtensions = {".tif",  ".tiff", ".png", ".jpg",
+                                                          ".jpeg", ".jp2",  ".vrt", ".img"};
   return kRasterExtensions.count(ext) > 0;
 }
 
@@ -40,7 +40,8 @@ std::string resolve(const fs::path& base, const std::string& path) {
 
 std::string json_string(const nlohmann::json& object, const char* key, const std::string& subject) {
   if (!object.contains(key) || object[key].is_null()) return "";
-  if (!object[key].is_string()) throw Error(subject, std::string("\"") + key + "\" must be a string");
+  if (!object[key].is_string())
+    throw Error(subject, std::string("\"") + key + "\" must be a string");
   return object[key].get<std::string>();
 }
 
@@ -65,8 +66,8 @@ BatchScene scene_from_json(const nlohmann::json& object, const fs::path& base,
   }
   scene.id = json_string(object, "id", subject);
   if (scene.id.empty()) {
-    scene.id = has_image ? json_string(object, "image", subject)
-                         : object["frames"][0].get<std::string>();
+    scene.id =
+        has_image ? json_string(object, "image", subject) : object["frames"][0].get<std::string>();
   }
   return scene;
 }
@@ -135,14 +136,14 @@ nlohmann::json record_from_result(const nlohmann::json& result, const std::strin
   for (const auto& seg : result["segs"]) {
     for (const auto& mask : seg["masks"]) {
       const auto& m = mask["measurements"];
-      nlohmann::json entry = {{"seg", seg["index"]},
-                              {"frame", mask["frame"]},
-                              {"file", mask["file"].is_null()
-                                           ? nlohmann::json(nullptr)
-                                           : nlohmann::json(item_dir + "/" +
-                                                            mask["file"].get<std::string>())},
-                              {"pixel_count", m["pixel_count"]},
-                              {"valid_share", m["valid_share"]}};
+      nlohmann::json entry = {
+          {"seg", seg["index"]},
+          {"frame", mask["frame"]},
+          {"file", mask["file"].is_null()
+                       ? nlohmann::json(nullptr)
+                       : nlohmann::json(item_dir + "/" + mask["file"].get<std::string>())},
+          {"pixel_count", m["pixel_count"]},
+          {"valid_share", m["valid_share"]}};
       entry["area_m2"] = m.contains("area_m2") ? m["area_m2"] : nlohmann::json(nullptr);
       record["masks"].push_back(entry);
     }
@@ -162,7 +163,8 @@ nlohmann::json inputs_json(const SceneInputs& inputs) {
 int run_batch(const BatchArgs& args) {
   const auto start = std::chrono::steady_clock::now();
   const Shard shard = parse_shard(args.shard);
-  if (args.resume && args.overwrite) throw UsageError("--resume and --overwrite exclude each other");
+  if (args.resume && args.overwrite)
+    throw UsageError("--resume and --overwrite exclude each other");
   if (args.questions_file.empty() && args.questions.empty()) {
     throw UsageError("no questions (--questions FILE or -q TEXT)");
   }
@@ -195,7 +197,8 @@ int run_batch(const BatchArgs& args) {
                                   (ec ? " (" + ec.message() + ")" : std::string()));
   }
   const std::string suffix = shard_suffix(shard);
-  const std::string results_path = (fs::path(args.out_dir) / ("results" + suffix + ".jsonl")).string();
+  const std::string results_path =
+      (fs::path(args.out_dir) / ("results" + suffix + ".jsonl")).string();
   FinishedItems finished;
   if (fs::exists(results_path) && fs::file_size(results_path) > 0) {
     if (!args.resume && !args.overwrite) {
@@ -254,8 +257,8 @@ int run_batch(const BatchArgs& args) {
     for (const BatchQuestion* q : pending) {
       const auto item_start = std::chrono::steady_clock::now();
       const std::string item_id = batch_item_id(scene.id, q->id);
-      const std::string item_dir = "items/" + safe_relative_folder(scene.id) + "/" +
-                                   safe_relative_folder(q->id);
+      const std::string item_dir =
+          "items/" + safe_relative_folder(scene.id) + "/" + safe_relative_folder(q->id);
       nlohmann::json record;
       std::string error = scene_error;
       if (error.empty()) {
@@ -317,21 +320,22 @@ int run_batch(const BatchArgs& args) {
   const FinishedItems all = finished_items(results_path);
   const int failed_total = all.failed;
   const int done_now = progress.done();
-  nlohmann::json summary = {{"results", results_path},
-                            {"shard", args.shard},
-                            {"scenes", scenes.size()},
-                            {"questions", questions.size()},
-                            {"items", scenes.size() * questions.size()},
-                            {"recorded", all.ids.size()},
-                            {"failed", failed_total},
-                            {"done_this_run", done_now},
-                            {"failed_this_run", progress.failed()},
-                            {"skipped_already_done", skipped},
-                            {"interrupted", interrupted},
-                            {"seconds", elapsed_ms(start) / 1000.0},
-                            {"seconds_per_item", done_now > 0 ? item_ms_sum / done_now / 1000.0 : 0.0},
-                            {"model", model.info.name},
-                            {"bundle_sha256", model.bundle_sha256}};
+  nlohmann::json summary = {
+      {"results", results_path},
+      {"shard", args.shard},
+      {"scenes", scenes.size()},
+      {"questions", questions.size()},
+      {"items", scenes.size() * questions.size()},
+      {"recorded", all.ids.size()},
+      {"failed", failed_total},
+      {"done_this_run", done_now},
+      {"failed_this_run", progress.failed()},
+      {"skipped_already_done", skipped},
+      {"interrupted", interrupted},
+      {"seconds", elapsed_ms(start) / 1000.0},
+      {"seconds_per_item", done_now > 0 ? item_ms_sum / done_now / 1000.0 : 0.0},
+      {"model", model.info.name},
+      {"bundle_sha256", model.bundle_sha256}};
   {
     const std::string summary_path =
         (fs::path(args.out_dir) / ("summary" + suffix + ".json")).string();
@@ -385,7 +389,8 @@ std::vector<BatchScene> list_batch_scenes(const std::string& inputs) {
     if (ec) throw Error(inputs, "cannot list the folder (" + ec.message() + ")");
     std::sort(scenes.begin(), scenes.end(),
               [](const BatchScene& a, const BatchScene& b) { return a.id < b.id; });
-    if (scenes.empty()) throw Error(inputs, "no rasters in the folder (.tif .png .jpg .jp2 .vrt ...)");
+    if (scenes.empty())
+      throw Error(inputs, "no rasters in the folder (.tif .png .jpg .jp2 .vrt ...)");
     return scenes;
   }
   std::ifstream in(inputs);

@@ -1,4 +1,5 @@
-// terrascope bench --model DIR --bench FILE.jsonl [--tasks CA,AQ] [--limit N] [--report md|json|csv]
+// terrascope bench --model DIR --bench FILE.jsonl [--tasks CA,AQ] [--limit N] [--report
+// md|json|csv]
 // [--min-accuracy X] [--out DIR [--resume]]: TerraScope-Bench style evaluation. Each sample's
 // question goes to the model in the benchmark's prompt form, the answer is scored as the release
 // scores it (bench_score.h), masks are compared with ground truth (mean IoU), and the report is
@@ -125,7 +126,8 @@ std::string string_field(const nlohmann::json& record, const char* key, const st
     if (required) throw Error(subject, std::string("no \"") + key + "\"");
     return "";
   }
-  if (!record[key].is_string()) throw Error(subject, std::string("\"") + key + "\" must be a string");
+  if (!record[key].is_string())
+    throw Error(subject, std::string("\"") + key + "\" must be a string");
   return record[key].get<std::string>();
 }
 
@@ -287,11 +289,13 @@ std::string report_markdown(const BenchTally& tally, const std::string& model_na
       << " unparsable answers.\n";
   const IouSummary iou = tally.iou();
   if (iou.samples > 0) {
-    auto part = [](double mean, int n) { return (n > 0 ? fixed3(mean) : "n/a") + " (" +
-                                                  std::to_string(n) + ")"; };
-    out << "\nMask quality, mean IoU against ground truth (" << iou.samples << " samples): "
-        << fixed3(iou.mean) << "; correct answers " << part(iou.mean_correct, iou.correct_samples)
-        << ", wrong answers " << part(iou.mean_wrong, iou.wrong_samples) << ".\n";
+    auto part = [](double mean, int n) {
+      return (n > 0 ? fixed3(mean) : "n/a") + " (" + std::to_string(n) + ")";
+    };
+    out << "\nMask quality, mean IoU against ground truth (" << iou.samples
+        << " samples): " << fixed3(iou.mean) << "; correct answers "
+        << part(iou.mean_correct, iou.correct_samples) << ", wrong answers "
+        << part(iou.mean_wrong, iou.wrong_samples) << ".\n";
   }
   return out.str();
 }
@@ -318,9 +322,8 @@ std::string report_csv(const BenchTally& tally, const std::string& model_name) {
   for (const TaskScore& t : tasks) out << "," << percent(t.accuracy());
   out << "," << percent(tally.macro_accuracy());
   if (iou.samples > 0) {
-    out << "," << fixed3(iou.mean) << ","
-        << (iou.correct_samples ? fixed3(iou.mean_correct) : "") << ","
-        << (iou.wrong_samples ? fixed3(iou.mean_wrong) : "");
+    out << "," << fixed3(iou.mean) << "," << (iou.correct_samples ? fixed3(iou.mean_correct) : "")
+        << "," << (iou.wrong_samples ? fixed3(iou.mean_wrong) : "");
   }
   out << "\n";
   return out.str();
@@ -492,7 +495,8 @@ CommandRunner add_bench_command(CLI::App& app) {
       "bench", "Score the model on a TerraScope-Bench style JSONL (accuracy per task, mask IoU)");
   auto args = std::make_shared<BenchArgs>();
   add_model_options(*cmd, args->model);
-  cmd->add_option("--bench", args->bench, "Bench JSONL (docs/SYNTH.md; tools/bench_from_parquet.py)")
+  cmd->add_option("--bench", args->bench,
+                  "Bench JSONL (docs/SYNTH.md; tools/bench_from_parquet.py)")
       ->required();
   cmd->add_option("--tasks", args->tasks, "Only these task types, comma-separated (e.g. CA,AQ)");
   cmd->add_option("--limit", args->limit, "Only the first N samples (after --tasks)")

@@ -23,9 +23,9 @@ std::vector<Char> decode_utf8(std::string_view text) {
   size_t pos = 0;
   while (pos < text.size()) {
     utf8proc_int32_t code = 0;
-    const utf8proc_ssize_t n = utf8proc_iterate(
-        reinterpret_cast<const utf8proc_uint8_t*>(text.data() + pos),
-        static_cast<utf8proc_ssize_t>(text.size() - pos), &code);
+    const utf8proc_ssize_t n =
+        utf8proc_iterate(reinterpret_cast<const utf8proc_uint8_t*>(text.data() + pos),
+                         static_cast<utf8proc_ssize_t>(text.size() - pos), &code);
     if (n <= 0) {
       chars.push_back({0xFFFD, pos, pos + 1});
       pos += 1;
@@ -96,7 +96,9 @@ std::string python_upper(std::string_view text) {
   return out;
 }
 
-char ascii_lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
+char ascii_lower(char c) {
+  return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+}
 
 // Position of `needle` (ASCII, lower case) in `text` at or after `from`, ASCII case-insensitive.
 size_t find_ignore_case(std::string_view text, std::string_view needle, size_t from) {
@@ -122,7 +124,9 @@ std::optional<std::string_view> answer_block_raw(std::string_view text) {
   return text.substr(begin, close - begin);
 }
 
-bool is_option_letter(int32_t c) { return (c >= 'A' && c <= 'D') || (c >= 'a' && c <= 'd'); }
+bool is_option_letter(int32_t c) {
+  return (c >= 'A' && c <= 'D') || (c >= 'a' && c <= 'd');
+}
 
 std::string upper_letter(int32_t c) {
   return std::string(1, static_cast<char>(c >= 'a' ? c - 'a' + 'A' : c));
@@ -333,9 +337,8 @@ double mask_iou(const GrayImage& predicted, const GrayImage& truth) {
     const int py = has_prediction ? source_index(y, predicted.height, truth.height) : 0;
     for (int x = 0; x < truth.width; ++x) {
       const bool p =
-          has_prediction &&
-          predicted.pixels[static_cast<size_t>(py) * predicted.width +
-                           source_index(x, predicted.width, truth.width)] != 0;
+          has_prediction && predicted.pixels[static_cast<size_t>(py) * predicted.width +
+                                             source_index(x, predicted.width, truth.width)] != 0;
       const bool t = truth.pixels[static_cast<size_t>(y) * truth.width + x] != 0;
       intersection += (p && t) ? 1 : 0;
       uni += (p || t) ? 1 : 0;

@@ -6,8 +6,8 @@
 // norm_ans() normalises prediction and ground truth and compares them. ScoringRule::kRelease
 // reproduces that pipeline. TERRASCOPE.md describes the rule as "the first standalone letter
 // \b[A-D]\b in the answer", which is only eval_terrascope_bench.py's fallback for a missing
-// prediction (maybe_parse_from_response); ScoringRule::kStandaloneLetter is that rule. The two agree
-// on answers of the released shape ("<answer> B </answer>") and differ on free text, e.g.
+// prediction (maybe_parse_from_response); ScoringRule::kStandaloneLetter is that rule. The two
+// agree on answers of the released shape ("<answer> B </answer>") and differ on free text, e.g.
 // "<answer>about 40%</answer>" (release: "A", standalone: unparsable) or "<answer>The answer is
 // B</answer>" (release: wrong, standalone: "B").
 #pragma once
@@ -31,7 +31,7 @@ const char* scoring_rule_name(ScoringRule rule);
 
 // What the scorer read from one response.
 struct Prediction {
-  std::string value;   // normalised prediction compared with the normalised ground truth
+  std::string value;    // normalised prediction compared with the normalised ground truth
   bool letter = false;  // value is one of the letters A-D (otherwise: unparsable as an option)
 };
 
@@ -72,8 +72,8 @@ class BenchTally {
   // One scored sample; `iou` when the sample has ground-truth masks.
   void add(const std::string& task, bool correct, bool letter, std::optional<double> iou);
   std::vector<TaskScore> tasks() const;
-  TaskScore overall() const;       // micro: all samples together
-  double macro_accuracy() const;   // mean of the per-task accuracies (the paper's headline)
+  TaskScore overall() const;      // micro: all samples together
+  double macro_accuracy() const;  // mean of the per-task accuracies (the paper's headline)
   IouSummary iou() const;
   int samples() const { return overall_.total; }
 

@@ -91,7 +91,8 @@ void add_model_options(CLI::App& cmd, ModelArgs& args) {
 LoadedModel load_model(const ModelArgs& args) {
   const auto start = std::chrono::steady_clock::now();
   LoadedModel loaded;
-  const std::string manifest = (std::filesystem::path(args.bundle_dir) / "terrascope.json").string();
+  const std::string manifest =
+      (std::filesystem::path(args.bundle_dir) / "terrascope.json").string();
   if (!std::filesystem::is_regular_file(manifest)) {
     throw Error(args.bundle_dir, "not a model bundle (no terrascope.json)");
   }
@@ -106,11 +107,13 @@ void add_generation_options(CLI::App& cmd, GenerationArgs& args) {
   auto* group = cmd.add_option_group("Generation", "Defaults come from the bundle's manifest");
   group->add_option("--region-cap", args.region_cap, "Most <REGION> tokens per [SEG] (release 8)")
       ->check(CLI::Range(1, 1 << 20));
-  group->add_option("--region-selection", args.region_selection,
-                    "release (nearest resize) | paper (cell > 50% covered)")
+  group
+      ->add_option("--region-selection", args.region_selection,
+                   "release (nearest resize) | paper (cell > 50% covered)")
       ->check(CLI::IsMember({"release", "paper"}));
-  group->add_option("--frame-choice", args.frame_choice,
-                    "Time series: release (seg_count % frames) | indicator")
+  group
+      ->add_option("--frame-choice", args.frame_choice,
+                   "Time series: release (seg_count % frames) | indicator")
       ->check(CLI::IsMember({"release", "indicator"}));
   group->add_option("--sar-fusion", args.sar_fusion, "Optical+SAR: release | adaptive | concat")
       ->check(CLI::IsMember({"release", "adaptive", "concat"}));
@@ -163,17 +166,18 @@ void add_raster_options(CLI::App& cmd, RasterArgs& args) {
       ->check(error_checked("BANDS", [](const std::string& v) { parse_band_list(v); }));
   group->add_option("--preset", args.preset, "Band preset: rgb, sentinel2, landsat8, landsat9")
       ->check(CLI::IsMember({"rgb", "sentinel2", "landsat8", "landsat9"}));
-  group->add_option("--scaling", args.scaling,
-                    "To 8-bit: auto | as-is | range | percentile | db (docs/RASTERS.md)")
+  group
+      ->add_option("--scaling", args.scaling,
+                   "To 8-bit: auto | as-is | range | percentile | db (docs/RASTERS.md)")
       ->check(CLI::IsMember({"auto", "as-is", "range", "percentile", "db"}))
       ->capture_default_str();
-  group->add_option("--range", args.range, "range scaling: MIN MAX (default 0 3000)")
-      ->expected(2);
+  group->add_option("--range", args.range, "range scaling: MIN MAX (default 0 3000)")->expected(2);
   group->add_option("--percentile", args.percentile, "percentile scaling: LOW HIGH (default 2 98)")
       ->expected(2)
       ->check(CLI::Range(0.0, 100.0));
-  group->add_option("--max-side", args.max_side,
-                    "Read decimated to at most this many pixels a side (0 = full resolution)")
+  group
+      ->add_option("--max-side", args.max_side,
+                   "Read decimated to at most this many pixels a side (0 = full resolution)")
       ->check(CLI::Range(0, 1 << 20))
       ->capture_default_str();
   group->add_flag("--warp", args.warp,
@@ -293,10 +297,9 @@ std::vector<std::string> option_texts(const std::vector<std::string>& options,
   if (lettered.size() != options.size()) {
     throw Error(subject, "write every option as \"A. text\" or none of them");
   }
-  std::stable_sort(lettered.begin(), lettered.end(),
-                   [](const LetteredOption& a, const LetteredOption& b) {
-                     return a.letter < b.letter;
-                   });
+  std::stable_sort(
+      lettered.begin(), lettered.end(),
+      [](const LetteredOption& a, const LetteredOption& b) { return a.letter < b.letter; });
   std::vector<std::string> texts;
   for (size_t i = 0; i < lettered.size(); ++i) {
     const char expected = static_cast<char>('A' + i);

@@ -58,17 +58,17 @@ nlohmann::json params_json(const AskParams& params);
 
 // --- raster input ---
 struct RasterArgs {
-  std::string bands;        // "4,3,2"
-  std::string preset;       // "", rgb, sentinel2, landsat8, landsat9
+  std::string bands;   // "4,3,2"
+  std::string preset;  // "", rgb, sentinel2, landsat8, landsat9
   std::string scaling = "auto";
   std::vector<double> range;       // MIN MAX
   std::vector<double> percentile;  // LOW HIGH
   int max_side = 1024;
   bool warp = false;
-  std::string sar_bands;           // "VH,VV" as 1-based indices
-  std::vector<double> db_range;    // MIN MAX dB
+  std::string sar_bands;         // "VH,VV" as 1-based indices
+  std::vector<double> db_range;  // MIN MAX dB
   bool sar_linear = false;
-  std::string complex_rule;        // "" | intensity
+  std::string complex_rule;  // "" | intensity
 };
 void add_raster_options(CLI::App& cmd, RasterArgs& args);
 SceneOptions optical_scene_options(const RasterArgs& args);

@@ -21,9 +21,9 @@ class ProgressReporter {
   ProgressReporter(std::string label, int total, bool terminal, double log_every_s = 30.0,
                    std::FILE* stream = stderr);
 
-  void item_done(bool ok);  // one more item finished (ok or failed)
+  void item_done(bool ok);             // one more item finished (ok or failed)
   void note(const std::string& line);  // a line of its own (e.g. an item's error), bar redrawn
-  void finish();            // final bar / log line and a newline
+  void finish();                       // final bar / log line and a newline
 
   int done() const { return done_; }
   int failed() const { return failed_; }

@@ -160,12 +160,9 @@ nlohmann::json write_result(const ResultContext& context, const Answer& answer,
   result["params"] = params_json(context.params);
 
   const double write_ms = elapsed_ms(start);
-  result["timings_ms"] = {{"read", context.read_ms},
-                          {"load", context.load_ms},
-                          {"vision", answer.vision_ms},
-                          {"prefill", answer.prefill_ms},
-                          {"decode", answer.decode_ms},
-                          {"sam", answer.sam_ms},
+  result["timings_ms"] = {{"read", context.read_ms},    {"load", context.load_ms},
+                          {"vision", answer.vision_ms}, {"prefill", answer.prefill_ms},
+                          {"decode", answer.decode_ms}, {"sam", answer.sam_ms},
                           {"write", write_ms}};
   if (writing) {
     write_text_file_atomically(

@@ -68,15 +68,16 @@ void check_outputs(const std::string& out_dir, const std::string& input, bool ge
       std::string out;
       ASSERT_EQ(run_command("gdalinfo -json -hist " + quoted(file) + " 2>/dev/null", &out), 0);
       const json hist = json::parse(out)["bands"][0]["histogram"];
-      const double bucket = (hist["max"].get<double>() - hist["min"].get<double>()) /
-                            hist["count"].get<double>();
+      const double bucket =
+          (hist["max"].get<double>() - hist["min"].get<double>()) / hist["count"].get<double>();
       const int index_of_one = static_cast<int>((1.0 - hist["min"].get<double>()) / bucket);
       if (mask["measurements"]["pixel_count"].get<long long>() > 0) {
         EXPECT_EQ(hist["buckets"][index_of_one].get<long long>(),
                   mask["measurements"]["pixel_count"].get<long long>())
             << file;
       }
-      const json geojson = json::parse(read_text(out_dir + "/" + mask["polygons"].get<std::string>()));
+      const json geojson =
+          json::parse(read_text(out_dir + "/" + mask["polygons"].get<std::string>()));
       EXPECT_EQ(geojson["type"], "FeatureCollection");
       EXPECT_EQ(geojson["features"].size(), mask["polygon_count"].get<size_t>());
       if (georeferenced) {
@@ -105,7 +106,7 @@ void check_outputs(const std::string& out_dir, const std::string& input, bool ge
 TEST(AskCli, Sentinel2MasksOnTheInputGrid) {
   TempDir dir;
   const std::string image = shared_data("sen1floods11/Spain_7370579_S2Hand.tif");
-  const CliRun run = run_terrascope(tiny_model_args() + " --image " + quoted(image) +
+  const CliRun run = run_terrascope("ask " + tiny_model_args() + " --image " + quoted(image) +
                                         " --preset sentinel2 -q 'Where is the water?' --out " +
                                         quoted(dir.file("out")),
                                     dir.path());
@@ -128,11 +129,11 @@ TEST(AskCli, Sentinel2MasksOnTheInputGrid) {
 TEST(AskCli, SpaceNetUtmJsonOutputEqualsResultFile) {
   TempDir dir;
   const std::string image = shared_data("spacenet_solaris/sample_geotiff.tif");
-  const CliRun run = run_terrascope(
-      tiny_model_args() + " --image " + quoted(image) +
-          " -q 'How many buildings?' --options 'A. 43' 'B. 12' --json --out " +
-          quoted(dir.file("out")),
-      dir.path());
+  const CliRun run =
+      run_terrascope("ask " + tiny_model_args() + " --image " + quoted(image) +
+                         " -q 'How many buildings?' --options 'A. 43' 'B. 12' --json --out " +
+                         quoted(dir.file("out")),
+                     dir.path());
   ASSERT_EQ(run.exit_code, 0) << run.err;
   check_outputs(dir.file("out"), image, true);
   json printed = json::parse(run.out);
@@ -145,12 +146,14 @@ TEST(AskCli, SpaceNetUtmJsonOutputEqualsResultFile) {
 
 TEST(AskCli, TimeSeriesWritesAMaskPerFrame) {
   TempDir dir;
-  const std::string t0 = shared_data("debian_r_satellite/LE07_L1TP_195025_20010730_20170204_01_T1_B3.TIF");
-  const std::string t1 = shared_data("debian_r_satellite/LC08_L1TP_195025_20130707_20170503_01_T1_B4.TIF");
-  const CliRun run = run_terrascope(tiny_model_args() + " --frames " + quoted(t0) + " " + quoted(t1) +
-                                        " --scaling percentile -q 'What changed?' --out " +
-                                        quoted(dir.file("out")),
-                                    dir.path());
+  const std::string t0 =
+      shared_data("debian_r_satellite/LE07_L1TP_195025_20010730_20170204_01_T1_B3.TIF");
+  const std::string t1 =
+      shared_data("debian_r_satellite/LC08_L1TP_195025_20130707_20170503_01_T1_B4.TIF");
+  const CliRun run = run_terrascope(
+      "ask " + tiny_model_args() + " --frames " + quoted(t0) + " " + quoted(t1) +
+          " --scaling percentile -q 'What changed?' --out " + quoted(dir.file("out")),
+      dir.path());
   ASSERT_EQ(run.exit_code, 0) << run.err;
   check_outputs(dir.file("out"), t0, true);
   const json result = json::parse(read_text(dir.file("out/result.json")));
@@ -166,10 +169,10 @@ TEST(AskCli, OpticalSarPair) {
   TempDir dir;
   const std::string optical = shared_data("spacenet_solaris/rgb_unmasked.tif");
   const std::string sar = shared_data("spacenet_solaris/sar_masked.tif");
-  const CliRun run = run_terrascope(tiny_model_args() + " --image " + quoted(optical) + " --sar " +
-                                        quoted(sar) + " --sar-bands 1,4 -q 'Where are ships?' --out " +
-                                        quoted(dir.file("out")),
-                                    dir.path());
+  const CliRun run = run_terrascope(
+      "ask " + tiny_model_args() + " --image " + quoted(optical) + " --sar " + quoted(sar) +
+          " --sar-bands 1,4 -q 'Where are ships?' --out " + quoted(dir.file("out")),
+      dir.path());
   ASSERT_EQ(run.exit_code, 0) << run.err;
   check_outputs(dir.file("out"), optical, true);
   const json result = json::parse(read_text(dir.file("out/result.json")));
@@ -181,10 +184,10 @@ TEST(AskCli, UngeoreferencedInputWorksInPixels) {
   TempDir dir;
   // solaris' footprint mask has no georeferencing (SOURCES.md).
   const std::string image = shared_data("spacenet_solaris/sample_fp_mask.tif");
-  const CliRun run = run_terrascope(tiny_model_args() + " --image " + quoted(image) +
-                                        " -q 'Where are the buildings?' --out " +
-                                        quoted(dir.file("out")),
-                                    dir.path());
+  const CliRun run =
+      run_terrascope("ask " + tiny_model_args() + " --image " + quoted(image) +
+                         " -q 'Where are the buildings?' --out " + quoted(dir.file("out")),
+                     dir.path());
   ASSERT_EQ(run.exit_code, 0) << run.err;
   check_outputs(dir.file("out"), image, false);
   const json result = json::parse(read_text(dir.file("out/result.json")));
@@ -194,12 +197,31 @@ TEST(AskCli, UngeoreferencedInputWorksInPixels) {
   }
 }
 
+TEST(AskCli, StreamsTheReasoningOnATerminal) {
+  if (std::system("command -v script >/dev/null 2>&1") != 0) GTEST_SKIP() << "no script(1)";
+  TempDir dir;
+  const std::string command =
+      std::string(TERRASCOPE_EXE) + " ask " + tiny_model_args() + " --image " +
+      quoted(shared_data("rsvqa_lr_subset/Images_LR/236.tif")) + " -q 'Where is the water?'";
+  // script(1) gives the command a pseudo-terminal as stdout.
+  std::string out;
+  ASSERT_EQ(run_command("script -qec " + quoted(command) + " /dev/null 2>&1", &out), 0) << out;
+  EXPECT_NE(out.find("\033[2m"), std::string::npos) << out;  // the reasoning, dimmed, as it comes
+  EXPECT_NE(out.find("[SEG]"), std::string::npos) << out;
+  EXPECT_EQ(out.find("<REGION>"), std::string::npos) << out;  // placeholders are not shown
+  // Piped, the same question prints no terminal codes.
+  const CliRun piped = run_terrascope("ask " + tiny_model_args() + " --image " +
+                                          quoted(shared_data("rsvqa_lr_subset/Images_LR/236.tif")) +
+                                          " -q 'Where is the water?'",
+                                      dir.path());
+  ASSERT_EQ(piped.exit_code, 0) << piped.err;
+  EXPECT_EQ(piped.out.find("\033["), std::string::npos) << piped.out;
+}
+
 TEST(AskCli, BadInputsExitOneWithOneLineNamingTheFile) {
   TempDir dir;
   const std::string landsat = shared_data("rasterio_landsat/RGB.byte.tif");
-  {
-    std::ofstream(dir.file("notes.tif")) << "not a raster";
-  }
+  { std::ofstream(dir.file("notes.tif")) << "not a raster"; }
   struct Case {
     std::string arguments;
     std::string named;
@@ -227,8 +249,8 @@ TEST(AskCli, UsageErrorsExitTwo) {
   TempDir dir;
   const std::string landsat = quoted(shared_data("rasterio_landsat/RGB.byte.tif"));
   for (const std::string& arguments : {
-           tiny_model_args() + " --image " + landsat,                           // no question
-           tiny_model_args() + " -q x",                                         // no image
+           tiny_model_args() + " --image " + landsat,  // no question
+           tiny_model_args() + " -q x",                // no image
            tiny_model_args() + " --image " + landsat + " --frames " + landsat + " -q x",
            tiny_model_args() + " --image " + landsat + " -q x --options 'A. a' 'C. c'",
            tiny_model_args() + " --image " + landsat + " -q x --dtype fp8",

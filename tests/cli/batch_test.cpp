@@ -107,8 +107,8 @@ TEST(BatchCli, KilledAndResumedEqualsUninterrupted) {
   TempDir dir;
   make_tile_folder(dir.file("tiles"), false);
   const std::string questions = questions_file(dir.path());
-  const CliRun full = run_terrascope(batch_args(dir.file("tiles"), questions, dir.file("full")),
-                                     dir.path());
+  const CliRun full =
+      run_terrascope(batch_args(dir.file("tiles"), questions, dir.file("full")), dir.path());
   ASSERT_EQ(full.exit_code, 0) << full.err;
   const auto expected = records_by_id(dir.file("full/results.jsonl"));
   ASSERT_EQ(expected.size(), 6u);
@@ -119,9 +119,9 @@ TEST(BatchCli, KilledAndResumedEqualsUninterrupted) {
   const pid_t child = fork();
   ASSERT_GE(child, 0);
   if (child == 0) {
-    const std::string command =
-        "exec " + std::string(TERRASCOPE_EXE) + " " +
-        batch_args(dir.file("tiles"), questions, killed_out) + " >/dev/null 2>&1 </dev/null";
+    const std::string command = "exec " + std::string(TERRASCOPE_EXE) + " " +
+                                batch_args(dir.file("tiles"), questions, killed_out) +
+                                " >/dev/null 2>&1 </dev/null";
     execl("/bin/sh", "sh", "-c", command.c_str(), static_cast<char*>(nullptr));
     _exit(127);
   }
@@ -149,7 +149,8 @@ TEST(BatchCli, KilledAndResumedEqualsUninterrupted) {
   EXPECT_EQ(read_json_lines(results).size(), 6u);  // nothing lost, nothing twice
   for (const auto& [id, record] : expected) {
     const std::string item = "/" + record["dir"].get<std::string>() + "/result.json";
-    EXPECT_EQ(result_without_timings(killed_out + item), result_without_timings(dir.file("full") + item))
+    EXPECT_EQ(result_without_timings(killed_out + item),
+              result_without_timings(dir.file("full") + item))
         << id;
   }
   // No half-written item folders are left behind.
@@ -164,16 +165,17 @@ TEST(BatchCli, ShardsPartitionTheItemsExactly) {
   TempDir dir;
   make_tile_folder(dir.file("tiles"), false);
   const std::string questions = questions_file(dir.path());
-  const CliRun full = run_terrascope(batch_args(dir.file("tiles"), questions, dir.file("full")),
-                                     dir.path());
+  const CliRun full =
+      run_terrascope(batch_args(dir.file("tiles"), questions, dir.file("full")), dir.path());
   ASSERT_EQ(full.exit_code, 0) << full.err;
   const auto expected = records_by_id(dir.file("full/results.jsonl"));
   std::map<std::string, json> union_of_shards;
   std::map<std::string, int> shard_of_scene;
   for (int i = 0; i < 3; ++i) {
-    const CliRun run = run_terrascope(batch_args(dir.file("tiles"), questions, dir.file("sharded")) +
-                                          " --shard " + std::to_string(i) + "/3",
-                                      dir.path());
+    const CliRun run =
+        run_terrascope(batch_args(dir.file("tiles"), questions, dir.file("sharded")) + " --shard " +
+                           std::to_string(i) + "/3",
+                       dir.path());
     ASSERT_EQ(run.exit_code, 0) << run.err;
     const std::string path = dir.file("sharded/results.shard-" + std::to_string(i) + "-of-3.jsonl");
     for (const auto& [id, record] : records_by_id(path)) {
@@ -198,9 +200,10 @@ TEST(BatchCli, RefusesToClobberAndBadInputsExitOne) {
   EXPECT_EQ(again.exit_code, 1);
   EXPECT_EQ(line_count(again.err), 1) << again.err;
   EXPECT_NE(again.err.find("results.jsonl"), std::string::npos) << again.err;
-  EXPECT_EQ(run_terrascope(batch_args(list, questions, dir.file("out")) + " --overwrite", dir.path())
-                .exit_code,
-            0);
+  EXPECT_EQ(
+      run_terrascope(batch_args(list, questions, dir.file("out")) + " --overwrite", dir.path())
+          .exit_code,
+      0);
 
   std::ofstream(dir.file("bad.jsonl")) << "{\"id\": \"a\", \"question\": \"q\"}\n{\"id\":\n";
   for (const auto& [arguments, named] : std::vector<std::pair<std::string, std::string>>{

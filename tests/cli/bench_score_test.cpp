@@ -79,7 +79,7 @@ TEST(BenchScore, StandaloneLetterRule) {
   EXPECT_FALSE(standalone("<answer>Bob and Dave</answer>").letter);
   EXPECT_EQ(standalone("<answer>Bob and Dave</answer>").value, "");
   EXPECT_FALSE(standalone("<answer>_A</answer>").letter);
-  EXPECT_FALSE(standalone("<answer>\xe7\xad\x94\x42</answer>").letter);  // "答B"
+  EXPECT_FALSE(standalone("<answer>\xe7\xad\x94\x42</answer>").letter);   // "答B"
   EXPECT_EQ(standalone("<answer>\xe3\x80\x82\x42</answer>").value, "B");  // "。B"
   // Only inside an answer block.
   EXPECT_FALSE(standalone("B").letter);
@@ -148,10 +148,10 @@ TEST(BenchScore, CocoRleCompressedStringsByHand) {
 }
 
 TEST(BenchScore, CocoRleErrorsNameTheSubject) {
-  EXPECT_THROW(decode_coco_rle(2, 2, std::vector<long long>{1, 2}, "s"), Error);   // 3 of 4
-  EXPECT_THROW(decode_coco_rle(2, 2, std::vector<long long>{1, 9}, "s"), Error);   // too many
-  EXPECT_THROW(decode_coco_rle(2, 2, std::string("1\x7f"), "s"), Error);           // bad char
-  EXPECT_THROW(decode_coco_rle(2, 2, std::string("T"), "s"), Error);               // cut count
+  EXPECT_THROW(decode_coco_rle(2, 2, std::vector<long long>{1, 2}, "s"), Error);  // 3 of 4
+  EXPECT_THROW(decode_coco_rle(2, 2, std::vector<long long>{1, 9}, "s"), Error);  // too many
+  EXPECT_THROW(decode_coco_rle(2, 2, std::string("1\x7f"), "s"), Error);          // bad char
+  EXPECT_THROW(decode_coco_rle(2, 2, std::string("T"), "s"), Error);              // cut count
   try {
     decode_coco_rle(0, 2, std::vector<long long>{}, "bench.jsonl:3");
     FAIL();

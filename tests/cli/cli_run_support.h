@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -120,6 +121,17 @@ inline int line_count(const std::string& text) {
   std::string line;
   while (std::getline(in, line)) lines += line.empty() ? 0 : 1;
   return lines;
+}
+
+// The last non-empty line of a text (a run's verdict after its progress lines).
+inline std::string last_line(const std::string& text) {
+  std::string last;
+  std::istringstream in(text);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (!line.empty()) last = line;
+  }
+  return last;
 }
 
 }  // namespace terrascope::test
