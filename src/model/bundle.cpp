@@ -1,5 +1,8 @@
 #include "model/bundle.h"
 
+#include <torch/version.h>
+
+#include <algorithm>
 #include <filesystem>
 #include <map>
 
@@ -78,6 +81,16 @@ VerifiedBundle verify_bundle(const std::string& bundle_dir) {
     throw Error(manifest_path, "missing (not a bundle directory)");
   }
   Manifest manifest = read_manifest(manifest_path);
+  // Exporters may use ops of a newer libtorch and say so (docs/BUNDLE.md "requires").
+  const std::vector<int> have = {TORCH_VERSION_MAJOR, TORCH_VERSION_MINOR, TORCH_VERSION_PATCH};
+  const std::vector<int>& need = manifest.requires_torch;
+  if (!need.empty() &&
+      std::lexicographical_compare(have.begin(), have.end(), need.begin(), need.end())) {
+    std::string need_text;
+    for (size_t i = 0; i < need.size(); ++i) need_text += (i ? "." : "") + std::to_string(need[i]);
+    throw Error(manifest_path, "field 'requires.torch': the bundle needs libtorch >= " + need_text +
+                                   ", this engine is built with " + TORCH_VERSION);
+  }
 
   // Every file resolved and hashed before anything is loaded.
   std::map<std::string, std::string> module_paths;

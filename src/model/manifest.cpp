@@ -221,6 +221,26 @@ void check_architecture(const FieldReader& r, const Manifest& m) {
                 {{1, 1, S / 4, S / 4}, {1}, {1}});
 }
 
+// ">=1.13" or ">=2.1.0" -> {1, 13} / {2, 1, 0}; empty when malformed.
+std::vector<int> parse_minimum_version(const std::string& spec) {
+  if (spec.rfind(">=", 0) != 0) return {};
+  std::vector<int> parts;
+  std::string number;
+  for (size_t i = 2; i <= spec.size(); ++i) {
+    if (i == spec.size() || spec[i] == '.') {
+      if (number.empty() || number.size() > 4) return {};
+      parts.push_back(std::stoi(number));
+      number.clear();
+    } else if (spec[i] >= '0' && spec[i] <= '9') {
+      number += spec[i];
+    } else {
+      return {};
+    }
+  }
+  if (parts.size() < 2 || parts.size() > 3) return {};
+  return parts;
+}
+
 }  // namespace
 
 void check_policies(const Policies& p, const std::string& origin) {
@@ -258,6 +278,17 @@ Manifest parse_manifest(const std::string& json_text, const std::string& origin)
   m.dtype = r.text(root, "dtype", "dtype");
   if (m.dtype != "fp32" && m.dtype != "bf16" && m.dtype != "fp16") {
     r.fail("dtype", "is '" + m.dtype + "', must be fp32, bf16 or fp16");
+  }
+
+  if (root.contains("requires")) {
+    const json& req = r.object(root, "requires", "requires");
+    if (req.contains("torch")) {
+      const std::string spec = r.text(req, "torch", "requires.torch");
+      m.requires_torch = parse_minimum_version(spec);
+      if (m.requires_torch.empty()) {
+        r.fail("requires.torch", "is '" + spec + "', expected '>=MAJOR.MINOR[.PATCH]'");
+      }
+    }
   }
 
   const json& arch = r.object(root, "architecture", "architecture");

@@ -68,6 +68,8 @@ struct PreprocessSpec {
 struct Manifest {
   int schema_version = 0;
   std::string name, source, dtype;
+  std::vector<int>
+      requires_torch;  // minimum libtorch version (requires.torch ">=X.Y[.Z]"), or empty
   LlmArch llm;
   VisionArch vision;
   SamArch sam;

@@ -182,6 +182,11 @@ TEST_F(BundleTest, ModuleFailureAtRunTimeNamesTheFile) {
   }
 }
 
+TEST_F(BundleTest, NewerLibtorchRequirementIsRefused) {
+  testdata::edit_manifest(dir_, [](nlohmann::json& m) { m["requires"] = {{"torch", ">=99.0"}}; });
+  expect_load_error({"terrascope.json", "requires.torch", "libtorch >= 99.0", "built with"});
+}
+
 TEST(Device, UnknownDeviceIsAnError) {
   try {
     Model::load(testdata::tiny_bundle(), {"tpu:0", "fp32"});

@@ -231,5 +231,22 @@ TEST(Manifest, EmptyStopListIsAnError) {
   expect_error(m, {"'tokens.stop'"});
 }
 
+TEST(Manifest, TorchRequirementIsParsed) {
+  json m = valid_manifest();
+  m["requires"] = {{"torch", ">=2.1"}};
+  EXPECT_EQ(parse_manifest(m.dump(), "B/terrascope.json").requires_torch, (std::vector<int>{2, 1}));
+  m["requires"] = {{"torch", ">=1.13.1"}};
+  EXPECT_EQ(parse_manifest(m.dump(), "B/terrascope.json").requires_torch,
+            (std::vector<int>{1, 13, 1}));
+}
+
+TEST(Manifest, MalformedTorchRequirementIsAnError) {
+  for (const char* spec : {"~2.1", ">=2", ">=2.x", "2.1", ">=2..1"}) {
+    json m = valid_manifest();
+    m["requires"] = {{"torch", spec}};
+    expect_error(m, {"'requires.torch'", spec});
+  }
+}
+
 }  // namespace
 }  // namespace terrascope
