@@ -70,6 +70,10 @@ for src in "$TERRASCOPE_SHARED_DATA"/rasterio_landsat/RGB.byte.tif \
 done
 rm -f "$SEEDS/raster.tif"
 
+# Under the kernel's autogroup scheduling, nice only ranks processes within one session: lower this
+# session's group too, so that fuzzing yields the CPU to builds and tests.
+echo "$FUZZ_NICE" > /proc/self/autogroup 2>/dev/null || true
+
 status=0
 summary=""
 for target in ${FUZZ_TARGETS:-fuzz_tokenizer_encode fuzz_tokenizer_json fuzz_manifest fuzz_jsonl fuzz_raster}; do

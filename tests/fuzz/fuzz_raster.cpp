@@ -34,18 +34,31 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   terrascope::SceneOptions options;
   options.max_side = 16 + (mode >> 4) * 8;  // small working sizes keep each run fast
   switch (mode & 7) {
-    case 0: break;
-    case 1: options.modality = terrascope::Modality::kSar; break;
-    case 2: options.scaling = terrascope::Scaling::kPercentile; break;
-    case 3: options.scaling = terrascope::Scaling::kRange; break;
+    case 0:
+      break;
+    case 1:
+      options.modality = terrascope::Modality::kSar;
+      break;
+    case 2:
+      options.scaling = terrascope::Scaling::kPercentile;
+      break;
+    case 3:
+      options.scaling = terrascope::Scaling::kRange;
+      break;
     case 4:
       options.modality = terrascope::Modality::kSar;
       options.complex_rule = terrascope::ComplexRule::kIntensity;
       options.sar_linear = true;
       break;
-    case 5: options.bands = {1}; break;
-    case 6: options.preset = "sentinel2"; break;
-    default: options.scaling = terrascope::Scaling::kAsIs; break;
+    case 5:
+      options.bands = {1};
+      break;
+    case 6:
+      options.preset = "sentinel2";
+      break;
+    default:
+      options.scaling = terrascope::Scaling::kAsIs;
+      break;
   }
   try {
     (void)terrascope::read_frame(path, options);
