@@ -414,7 +414,9 @@ int run_bench(const BenchArgs& args) {
       // As the release: a sample that fails has the response "" and is scored wrong.
       record["response"] = error.empty() ? answer.text : "";
       record["error"] = error.empty() ? nlohmann::json(nullptr) : nlohmann::json(error);
-      record["stop_reason"] = error.empty() ? stop_reason_name(answer.stop) : nullptr;
+      // (a null const char* would make nlohmann::json build a std::string from nullptr)
+      record["stop_reason"] =
+          error.empty() ? nlohmann::json(stop_reason_name(answer.stop)) : nlohmann::json(nullptr);
       record["segs"] = answer.segs.size();
       if (!sample.truth.empty() && error.empty()) {
         const std::vector<double> ious = sample_ious(answer, sample.truth);
