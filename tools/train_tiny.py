@@ -42,6 +42,7 @@ from terrascope_ref import prompt as prompt_mod  # noqa: E402
 from terrascope_ref.intern_vit import InternVisionConfig  # noqa: E402
 from terrascope_ref.model import TerraScope, TerraScopeConfig  # noqa: E402
 from terrascope_ref.qwen2 import Qwen2Config  # noqa: E402
+from terrascope_ref.safetensors_io import load_file  # noqa: E402
 from terrascope_ref.sam2 import Sam2Config  # noqa: E402
 from terrascope_ref.tokenizer import Tokenizer  # noqa: E402
 from terrascope_ref.train_losses import Layout, batch_losses, make_example  # noqa: E402
@@ -93,17 +94,18 @@ def tiny_config(vocab_size):
 
 
 class SampleSet(torch.utils.data.Dataset):
-    """Training example i = make_example(records.train_sample(i))."""
+    """Training example i = make_example(records.train_sample(first + i))."""
 
-    def __init__(self, layout, length):
+    def __init__(self, layout, length, first=0):
         self.layout = layout
         self.length = length
+        self.first = first
 
     def __len__(self):
         return self.length
 
     def __getitem__(self, i):
-        return make_example(records.train_sample(int(i)), self.layout)
+        return make_example(records.train_sample(self.first + int(i)), self.layout)
 
 
 def lr_at(step, steps, lr, warmup):
@@ -137,6 +139,13 @@ def main(argv=None):
                         help="stop (and save) after this wall time; 0: no limit")
     parser.add_argument("--log-every", type=int, default=20)
     parser.add_argument("--save-every", type=int, default=200)
+    parser.add_argument("--stop-at", type=int, default=0,
+                        help="stop after this step (the schedule still spans --steps)")
+    parser.add_argument("--init-from", help="start from this checkpoint's weights")
+    parser.add_argument("--train-only", help="comma-separated parameter-name prefixes to train "
+                        "(the rest frozen), e.g. grounding_encoder.,text_hidden_fcs.")
+    parser.add_argument("--first-sample", type=int, default=0,
+                        help="training sample index of the first example")
     parser.add_argument("--log", help="also append the log lines to this file")
     args = parser.parse_args(argv)
 
@@ -160,6 +169,14 @@ def main(argv=None):
     tokenizer = Tokenizer.from_file(tokenizer_json)
     cfg = tiny_config(vocab)
     model = TerraScope(cfg)
+    if args.init_from:
+        state = load_file(os.path.join(args.init_from, "model.safetensors"))
+        model.load_state_dict(state, strict=True)
+        log(f"initialised from {args.init_from}")
+    if args.train_only:
+        prefixes = tuple(args.train_only.split(","))
+        for name, p in model.named_parameters():
+            p.requires_grad_(name.startswith(prefixes))
     n_params = sum(p.numel() for p in model.parameters())
     log(f"tokenizer: vocab {vocab}; model: {n_params} parameters; args {vars(args)}")
     layout = Layout(tokenizer, cfg.tile_size, cfg.tokens_per_tile, SAM_IMAGE_SIZE)
@@ -168,13 +185,15 @@ def main(argv=None):
     # 120 steps with an oracle class embedding; 0.34 after 70 steps at 1e-3).
     groups = {}
     for name, p in model.named_parameters():
+        if not p.requires_grad:
+            continue
         wd = 0.0 if p.dim() < 2 or "norm" in name or "embed" in name else args.weight_decay
         scale = args.sam_lr_scale if name.startswith("grounding_encoder.") else 1.0
         groups.setdefault((wd, scale), []).append(p)
     opt = torch.optim.AdamW([{"params": ps, "weight_decay": wd, "lr_scale": scale}
                              for (wd, scale), ps in sorted(groups.items())],
                             lr=args.lr, betas=(0.9, 0.98), eps=1e-8)
-    data = SampleSet(layout, args.steps * args.batch)
+    data = SampleSet(layout, args.steps * args.batch, args.first_sample)
     loader = torch.utils.data.DataLoader(data, batch_size=args.batch, shuffle=False,
                                          num_workers=args.workers, collate_fn=list,
                                          prefetch_factor=4 if args.workers else 2)
@@ -189,7 +208,7 @@ def main(argv=None):
                            answer_weight=args.answer_weight)
         opt.zero_grad(set_to_none=True)
         out["loss"].backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        torch.nn.utils.clip_grad_norm_([p for p in model.parameters() if p.requires_grad], 1.0)
         opt.step()
         for k, v in out.items():
             sums[k] = sums.get(k, 0.0) + float(v)
@@ -200,6 +219,9 @@ def main(argv=None):
             sums, count = {}, 0
         if (step + 1) % args.save_every == 0:
             save(model, cfg, args.out, tokenizer_json)
+        if args.stop_at and step + 1 >= args.stop_at:
+            stopped = f"stop-at {args.stop_at}"
+            break
         if args.max_minutes and time.time() - t0 > args.max_minutes * 60:
             stopped = f"max-minutes {args.max_minutes}"
             break
