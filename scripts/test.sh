@@ -23,3 +23,4 @@ echo "== Python tool tests =="
 
 echo "== ctest =="
 ctest --test-dir "$BUILD_DIR" --output-on-failure -j "$JOBS"
+bash scripts/test_sanitize.sh  # issue 8: ASan+UBSan build in build-asan/, ctest, each fuzz target 20 s
