@@ -84,7 +84,8 @@ std::string strip_text(const std::string& text) {
 
 Answer generate_answer(const Model::Impl& model, SceneFeatures& scene,
                        const std::vector<RgbImage>& frames, torch::Tensor& cache,
-                       const std::vector<int32_t>& prompt_ids, const AskParams& params) {
+                       const std::vector<int32_t>& prompt_ids, const AskParams& params,
+                       PromptCache* prompt_cache) {
   check_policies(params.policies, "policies");
   if (params.max_new_tokens < 1) {
     throw Error("max_new_tokens", std::to_string(params.max_new_tokens) + " must be >= 1");
@@ -98,6 +99,12 @@ Answer generate_answer(const Model::Impl& model, SceneFeatures& scene,
   if (static_cast<int64_t>(prompt_ids.size()) > cache_len) {
     throw Error("prompt", std::to_string(prompt_ids.size()) + " tokens exceed the KV cache of " +
                               std::to_string(cache_len) + " positions");
+  }
+  const int64_t reused = prompt_cache ? prompt_cache->reused : 0;
+  if (reused < 0 || reused >= static_cast<int64_t>(prompt_ids.size())) {
+    throw Error("prompt", "cached prefix of " + std::to_string(reused) +
+                              " positions for a prompt of " + std::to_string(prompt_ids.size()) +
+                              " tokens");
   }
   c10::InferenceMode guard;
   TokenSampler sampler(params.sampling);
@@ -135,9 +142,14 @@ Answer generate_answer(const Model::Impl& model, SceneFeatures& scene,
     answer.stop = StopReason::kAborted;
     return answer;
   }
-  cache.zero_();
+  // Slots past the written positions are never attended (the step's causal mask), so a reused
+  // prefix needs no clearing of the rest.
+  if (reused == 0) cache.zero_();
   auto t0 = Clock::now();
-  auto [logits, hidden] = llm.step(embeds, 0, cache);
+  auto [logits, hidden] =
+      reused == 0 ? llm.step(embeds, 0, cache)
+                  : llm.step(embeds.narrow(0, reused, embeds.size(0) - reused), reused, cache);
+  if (prompt_cache) prompt_cache->prefilled = true;
   int64_t pos = static_cast<int64_t>(prompt_ids.size());
   answer.prefill_ms = ms_since(t0);
   auto t_decode = Clock::now();

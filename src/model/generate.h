@@ -18,11 +18,20 @@
 
 namespace terrascope {
 
+// A prompt prefix already in the KV cache (Session: the instruction and image blocks shared by
+// every question on one scene, copied in from an earlier question's prefill).
+struct PromptCache {
+  int64_t reused = 0;      // in: cache positions 0..reused-1 hold the prompt's first `reused` ids
+  bool prefilled = false;  // out: the cache holds the whole prompt (generation got past prefill)
+};
+
 // `cache`: the session's KV cache (architecture.llm.cache_shape, model dtype, on the device); it
-// is overwritten from position 0. `frames`: the optical frames, for SAM-2 features on first need.
+// is overwritten from position `prompt_cache->reused` (0 without one). `frames`: the optical
+// frames, for SAM-2 features on first need.
 Answer generate_answer(const Model::Impl& model, SceneFeatures& scene,
                        const std::vector<RgbImage>& frames, torch::Tensor& cache,
-                       const std::vector<int32_t>& prompt_ids, const AskParams& params);
+                       const std::vector<int32_t>& prompt_ids, const AskParams& params,
+                       PromptCache* prompt_cache = nullptr);
 
 // Python's str.strip() on ASCII whitespace (the release strips the decoded answer).
 std::string strip_text(const std::string& text);

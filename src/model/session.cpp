@@ -1,5 +1,6 @@
 #include <torch/script.h>
 
+#include <algorithm>
 #include <optional>
 
 #include "model/generate.h"
@@ -15,6 +16,11 @@ struct Session::State {
   std::optional<RgbImage> sar;
   std::optional<SceneFeatures> features;  // computed on the first question
   torch::Tensor cache;                    // allocated on the first question, reused after
+  // K/V of the prompt prefix every question on this scene shares (template start, instruction,
+  // image blocks up to the last </img>), kept from the first question's prefill; later questions
+  // copy it into `cache` and prefill only their own text.
+  std::vector<int32_t> prefix_ids;
+  torch::Tensor prefix_kv;  // [layers, 2, kv_heads, prefix length, head_dim]
 };
 
 Session::Session(std::shared_ptr<const Model> model)
@@ -33,6 +39,8 @@ void Session::set_images(const std::vector<RgbImage>& frames, const std::optiona
   state_->frames = frames;
   state_->sar = sar;
   state_->features.reset();
+  state_->prefix_ids.clear();
+  state_->prefix_kv = torch::Tensor();
 }
 
 namespace {
@@ -53,6 +61,16 @@ PromptLayout layout_for(const Manifest& m, const std::vector<RgbImage>& frames, 
     layout.tokens_per_block = {grid.tiles() * Nt};
   }
   return layout;
+}
+
+// Length of the prompt prefix that does not depend on the question: up to and including the last
+// </img> (release prompt: instruction, then the image blocks, then the question; each run of text
+// between special tokens is encoded on its own, so these ids never change with the question).
+int64_t question_independent_prefix(const std::vector<int32_t>& ids, int32_t img_end) {
+  for (size_t i = ids.size(); i > 0; --i) {
+    if (ids[i - 1] == img_end) return static_cast<int64_t>(i);
+  }
+  return 0;
 }
 
 }  // namespace
@@ -81,7 +99,23 @@ Answer Session::ask(const Question& question, const AskParams& params) {
     state_->cache = torch::zeros(m.bundle.manifest.llm.cache_shape,
                                  torch::TensorOptions().dtype(m.dtype).device(m.device));
   }
-  return generate_answer(m, *state_->features, state_->frames, state_->cache, ids, params);
+  const int64_t shared = question_independent_prefix(ids, m.bundle.ids.img_end);
+  PromptCache prompt_cache;
+  State& st = *state_;
+  if (shared > 0 && shared < static_cast<int64_t>(ids.size()) && st.prefix_kv.defined() &&
+      st.prefix_ids.size() == static_cast<size_t>(shared) &&
+      std::equal(st.prefix_ids.begin(), st.prefix_ids.end(), ids.begin())) {
+    st.cache.narrow(3, 0, shared).copy_(st.prefix_kv);
+    prompt_cache.reused = shared;
+  }
+  Answer answer = generate_answer(m, *st.features, st.frames, st.cache, ids, params, &prompt_cache);
+  if (prompt_cache.reused == 0 && prompt_cache.prefilled && shared > 0 &&
+      shared < static_cast<int64_t>(ids.size())) {
+    // Later positions were overwritten by generation; 0..shared-1 still hold the prefix.
+    st.prefix_kv = st.cache.narrow(3, 0, shared).clone();
+    st.prefix_ids.assign(ids.begin(), ids.begin() + shared);
+  }
+  return answer;
 }
 
 }  // namespace terrascope
