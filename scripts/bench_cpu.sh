@@ -52,7 +52,7 @@ mapfile -t OPTIONS < <("$PY" -c 'import json,sys;print("\n".join(json.load(open(
 THREAD_ARGS=()
 [ -n "${THREADS:-}" ] && THREAD_ARGS=(--threads "$THREADS")
 COMMON_ENGINE=(perf --model "$BUNDLE" --image "$WORK/scene.png" --question "$QUESTION"
-               --options "${OPTIONS[@]}" --max-seg-rounds 2 --questions 8 --json "${THREAD_ARGS[@]}")
+               --options "${OPTIONS[@]}" --max-seg-rounds 2 --json "${THREAD_ARGS[@]}")
 BASELINE=("$PY" tools/baseline_loop.py --bundle "$BUNDLE" --checkpoint "$CHECKPOINT"
           --image "$WORK/scene.png" --question "$QUESTION" --options "${OPTIONS[@]}"
           --max-seg-rounds 2 --questions 8 --reps 1 --warmup 1 "${THREAD_ARGS[@]}")
@@ -62,7 +62,7 @@ for i in $(seq 1 "$ROUNDS"); do
   echo "round $i/$ROUNDS: baseline" >&2
   "${BASELINE[@]}" > "$WORK/baseline_$i.json"
   echo "round $i/$ROUNDS: engine" >&2
-  "$EXE" "${COMMON_ENGINE[@]}" --reps 1 --warmup 1 > "$WORK/engine_$i.json"
+  "$EXE" "${COMMON_ENGINE[@]}" --questions 8 --reps 1 --warmup 1 > "$WORK/engine_$i.json"
 done
 # The TorchScript executor settings, alternated the same way (the engine's own default first).
 for i in $(seq 1 "$JIT_ROUNDS"); do
