@@ -12,6 +12,7 @@
 namespace terrascope {
 namespace {
 
+using test::error_of;
 using test::ScratchDir;
 
 std::string read_text(const std::string& path) {
@@ -22,16 +23,6 @@ std::string read_text(const std::string& path) {
 void write_text(const std::string& path, const std::string& text) {
   std::ofstream out(path);
   out << text;
-}
-
-template <typename Fn>
-std::string error_of(Fn&& fn) {
-  try {
-    fn();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "no error";
 }
 
 TEST(AtomicFile, TempFileSitsBesideDestinationWithItsExtension) {

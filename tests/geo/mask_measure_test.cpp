@@ -13,15 +13,7 @@
 namespace terrascope {
 namespace {
 
-template <typename Fn>
-std::string error_of(Fn&& fn) {
-  try {
-    fn();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "no error";
-}
+using test::error_of;
 
 struct LabelMasks {
   RasterGrid grid;

@@ -12,17 +12,8 @@
 namespace terrascope {
 namespace {
 
+using test::error_of;
 using test::ScratchDir;
-
-template <typename Fn>
-std::string error_of(Fn&& fn) {
-  try {
-    fn();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "no error";
-}
 
 void expect_same_geotransform(const nlohmann::json& info, const RasterGrid& grid) {
   ASSERT_TRUE(info.contains("geoTransform")) << info.dump();

@@ -10,17 +10,8 @@
 namespace terrascope {
 namespace {
 
+using test::error_of;
 using test::ScratchDir;
-
-template <typename Fn>
-std::string error_of(Fn&& fn) {
-  try {
-    fn();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "no error";
-}
 
 RgbImage gradient_scene(int width, int height) {
   RgbImage scene{width, height, std::vector<uint8_t>(static_cast<size_t>(width) * height * 3)};

@@ -18,17 +18,8 @@
 namespace terrascope {
 namespace {
 
+using test::error_of;
 using test::ScratchDir;
-
-template <typename Fn>
-std::string error_of(Fn&& fn) {
-  try {
-    fn();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "no error";
-}
 
 nlohmann::json read_json(const std::string& path) {
   std::ifstream in(path);

@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "terrascope/error.h"
 #include "terrascope/image.h"
 
 namespace terrascope::test {
@@ -50,6 +51,17 @@ class ScratchDir {
  private:
   std::string path_;
 };
+
+// The message of the Error that `fn` throws ("no error" when it throws none).
+template <typename Fn>
+std::string error_of(Fn&& fn) {
+  try {
+    fn();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "no error";
+}
 
 // Output of a shell command (stdout), with its exit status checked.
 inline std::string run_command(const std::string& command) {
