@@ -16,16 +16,8 @@
 namespace terrascope {
 namespace {
 
+using test::read_error;
 using test::shared_data;
-
-std::string read_error(const std::string& path, const SceneOptions& options = SceneOptions{}) {
-  try {
-    read_frame(path, options);
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
 
 // Peak resident memory since the last reset, in MiB (VmHWM; writing "5" to clear_refs resets it).
 long peak_rss_mib() {

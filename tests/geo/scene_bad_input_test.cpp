@@ -16,17 +16,8 @@
 namespace terrascope {
 namespace {
 
+using test::read_error;
 using test::shared_data;
-
-// The message of the Error that reading `path` throws ("" when it does not throw).
-std::string read_error(const std::string& path, const SceneOptions& options = SceneOptions{}) {
-  try {
-    read_frame(path, options);
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
 
 void expect_error(const std::string& message, const std::string& path, const std::string& problem) {
   EXPECT_EQ(message.rfind(path + ": ", 0), 0u) << message;

@@ -13,10 +13,24 @@
 #include <memory>
 #include <string>
 
+#include "terrascope/error.h"
+#include "terrascope/scene.h"
+
 namespace terrascope::test {
 
 inline std::string shared_data(const std::string& relative) {
   return std::string(TERRASCOPE_SHARED_DATA) + "/" + relative;
+}
+
+// The message of the Error that reading `path` throws ("" when it does not throw).
+inline std::string read_error(const std::string& path,
+                              const SceneOptions& options = SceneOptions{}) {
+  try {
+    read_frame(path, options);
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
 }
 
 class TempDir {
