@@ -21,18 +21,8 @@ namespace {
 
 using testing::read_gray;
 using testing::read_rgb;
+using testing::resample_cases;
 using testing::resample_dir;
-
-nlohmann::json cases_of_kind(const std::string& kind) {
-  std::ifstream file(resample_dir() + "cases.json");
-  if (!file) throw Error(resample_dir() + "cases.json", "missing: run scripts/make_testdata.sh");
-  const nlohmann::json all = nlohmann::json::parse(file);
-  nlohmann::json selected = nlohmann::json::array();
-  for (const auto& c : all) {
-    if (c["kind"] == kind) selected.push_back(c);
-  }
-  return selected;
-}
 
 template <typename Image>
 int max_abs_diff(const Image& a, const Image& b) {
@@ -45,7 +35,7 @@ int max_abs_diff(const Image& a, const Image& b) {
 }
 
 TEST(ResizeBicubic, BitExactWithPilOnRealScenes) {
-  const nlohmann::json cases = cases_of_kind("bicubic");
+  const nlohmann::json cases = resample_cases("bicubic");
   ASSERT_GE(cases.size(), 40u);
   int worst = 0;
   for (const auto& c : cases) {
@@ -63,7 +53,7 @@ TEST(ResizeBicubic, BitExactWithPilOnRealScenes) {
 }
 
 TEST(ResizeNearest, BitExactWithPilOnMasksAndBands) {
-  const nlohmann::json cases = cases_of_kind("nearest");
+  const nlohmann::json cases = resample_cases("nearest");
   ASSERT_GE(cases.size(), 40u);
   for (const auto& c : cases) {
     const GrayImage input = read_gray(resample_dir() + c["input"].get<std::string>());

@@ -20,20 +20,11 @@ namespace {
 using testing::RawArray;
 using testing::read_raw_array;
 using testing::read_rgb;
+using testing::resample_cases;
 using testing::resample_dir;
 
 constexpr std::array<double, 3> kMean = {0.485, 0.456, 0.406};
 constexpr std::array<double, 3> kStd = {0.229, 0.224, 0.225};
-
-nlohmann::json resample_cases(const std::string& kind) {
-  std::ifstream file(resample_dir() + "cases.json");
-  if (!file) throw Error(resample_dir() + "cases.json", "missing: run scripts/make_testdata.sh");
-  nlohmann::json selected = nlohmann::json::array();
-  for (const auto& c : nlohmann::json::parse(file)) {
-    if (c["kind"] == kind) selected.push_back(c);
-  }
-  return selected;
-}
 
 std::array<double, 3> triple(const nlohmann::json& values) {
   return {values[0].get<double>(), values[1].get<double>(), values[2].get<double>()};

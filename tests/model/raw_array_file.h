@@ -11,6 +11,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "terrascope/error.h"
 #include "terrascope/image.h"
 
@@ -91,6 +93,17 @@ inline std::vector<float> floats_of(const RawArray& array) {
 
 inline std::string resample_dir() {
   return std::string(TERRASCOPE_TEST_DATA) + "/resample/";
+}
+
+// The cases of the resample test data (tools/testdata_resample.py) whose "kind" is `kind`.
+inline nlohmann::json resample_cases(const std::string& kind) {
+  std::ifstream file(resample_dir() + "cases.json");
+  if (!file) throw Error(resample_dir() + "cases.json", "missing: run scripts/make_testdata.sh");
+  nlohmann::json selected = nlohmann::json::array();
+  for (const auto& c : nlohmann::json::parse(file)) {
+    if (c["kind"] == kind) selected.push_back(c);
+  }
+  return selected;
 }
 
 }  // namespace terrascope::testing

@@ -20,17 +20,8 @@ namespace {
 using testing::RawArray;
 using testing::read_raw_array;
 using testing::read_rgb;
+using testing::resample_cases;
 using testing::resample_dir;
-
-nlohmann::json resample_cases(const std::string& kind) {
-  std::ifstream file(resample_dir() + "cases.json");
-  if (!file) throw Error(resample_dir() + "cases.json", "missing: run scripts/make_testdata.sh");
-  nlohmann::json selected = nlohmann::json::array();
-  for (const auto& c : nlohmann::json::parse(file)) {
-    if (c["kind"] == kind) selected.push_back(c);
-  }
-  return selected;
-}
 
 TEST(Tiling, OfficialGoldenGridsForAllSizes) {
   const std::string path = std::string(TERRASCOPE_SHARED_DATA) + "/official_golden/tiling.jsonl";
