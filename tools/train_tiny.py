@@ -144,6 +144,10 @@ def main(argv=None):
     parser.add_argument("--init-from", help="start from this checkpoint's weights")
     parser.add_argument("--train-only", help="comma-separated parameter-name prefixes to train "
                         "(the rest frozen), e.g. grounding_encoder.,text_hidden_fcs.")
+    parser.add_argument("--reinit", help="comma-separated parameter-name prefixes to re-initialise "
+                        "after --init-from (fresh weights of --seed), e.g. grounding_encoder.")
+    parser.add_argument("--pos-weight", type=float, default=1.0,
+                        help="weight of the positive term of the mask BCE")
     parser.add_argument("--first-sample", type=int, default=0,
                         help="training sample index of the first example")
     parser.add_argument("--log", help="also append the log lines to this file")
@@ -173,6 +177,13 @@ def main(argv=None):
         state = load_file(os.path.join(args.init_from, "model.safetensors"))
         model.load_state_dict(state, strict=True)
         log(f"initialised from {args.init_from}")
+    if args.reinit:
+        fresh = TerraScope(cfg).state_dict()
+        prefixes = tuple(args.reinit.split(","))
+        state = model.state_dict()
+        names = [k for k in state if k.startswith(prefixes)]
+        model.load_state_dict({**state, **{k: fresh[k] for k in names}}, strict=True)
+        log(f"re-initialised {len(names)} tensors under {args.reinit}")
     if args.train_only:
         prefixes = tuple(args.train_only.split(","))
         for name, p in model.named_parameters():
@@ -205,7 +216,7 @@ def main(argv=None):
         for group in opt.param_groups:
             group["lr"] = group["lr_scale"] * lr_at(step, args.steps, args.lr, args.warmup)
         out = batch_losses(model, batch, mask_weight=args.mask_weight,
-                           answer_weight=args.answer_weight)
+                           answer_weight=args.answer_weight, pos_weight=args.pos_weight)
         opt.zero_grad(set_to_none=True)
         out["loss"].backward()
         torch.nn.utils.clip_grad_norm_([p for p in model.parameters() if p.requires_grad], 1.0)

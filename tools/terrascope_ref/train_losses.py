@@ -243,9 +243,12 @@ def dice_loss(logits, target):
     return 1.0 - (2.0 * (p * t).sum(1) + 1.0) / (p.sum(1) + t.sum(1) + 1.0)
 
 
-def batch_losses(model, examples, mask_weight=1.0, answer_weight=1.0, lm_weight=1.0):
+def batch_losses(model, examples, mask_weight=1.0, answer_weight=1.0, lm_weight=1.0,
+                 pos_weight=1.0):
     """Forward a list of Examples; returns a dict of scalar tensors: loss, lm, mask, and the
-    detached metrics iou (low-res, best-IoU output vs GT > 0.5) and token accuracy."""
+    detached metrics iou (low-res, best-IoU output vs GT > 0.5) and token accuracy.
+    `pos_weight` > 1 weighs the mask BCE's positive term (objects cover a small share of the
+    image: unweighted, an all-empty mask is a deep, flat minimum for a SAM-2 trained from scratch)."""
     vis = model.extract_feature(torch.cat([e.pixels for e in examples], 0))
     d = vis.shape[-1]
     lengths = [e.ids.numel() for e in examples]
@@ -299,7 +302,9 @@ def batch_losses(model, examples, mask_weight=1.0, answer_weight=1.0, lm_weight=
     target = torch.cat(targets, 0)
     k = masks.shape[1]
     tgt = target[:, None].expand(-1, k, -1, -1)
-    bce = F.binary_cross_entropy_with_logits(masks, tgt, reduction="none").mean((2, 3))
+    pw = torch.tensor(float(pos_weight)) if pos_weight != 1.0 else None
+    bce = F.binary_cross_entropy_with_logits(masks, tgt, reduction="none",
+                                             pos_weight=pw).mean((2, 3))
     dice = dice_loss(masks.reshape(-1, *masks.shape[2:]), tgt.reshape(-1, *tgt.shape[2:]))
     mask_loss = (bce + dice.reshape(bce.shape)).mean()
     with torch.no_grad():
