@@ -23,11 +23,13 @@ struct GrayImage {
   std::vector<uint8_t> pixels;  // width * height
 };
 
-// Where a raster's pixels lie on the Earth: size, GDAL geotransform (rotation terms included) and CRS.
+// Where a raster's pixels lie on the Earth: size, GDAL geotransform (rotation terms included) and
+// CRS.
 struct RasterGrid {
   int width = 0;
   int height = 0;
-  // GDAL order: x0, pixel width, row rotation, y0, column rotation, pixel height (negative north-up).
+  // GDAL order: x0, pixel width, row rotation, y0, column rotation, pixel height (negative
+  // north-up).
   std::array<double, 6> geotransform = {0.0, 1.0, 0.0, 0.0, 0.0, 1.0};
   bool has_geotransform = false;
   std::string crs_wkt;  // empty when the raster has no CRS

@@ -67,7 +67,8 @@ int parity(const std::string& bundle, const std::string& golden, const std::stri
   json out = json::array();
   for (const json& c : cases) {
     std::vector<terrascope::RgbImage> frames;
-    for (const json& f : c["images"]) frames.push_back(read_rgb(golden + "/" + f.get<std::string>()));
+    for (const json& f : c["images"])
+      frames.push_back(read_rgb(golden + "/" + f.get<std::string>()));
     std::optional<terrascope::RgbImage> sar;
     if (!c["sar"].is_null()) sar = read_rgb(golden + "/" + c["sar"].get<std::string>());
     terrascope::Question q{c["question"].get<std::string>(), {}};
@@ -99,18 +100,19 @@ int parity(const std::string& bundle, const std::string& golden, const std::stri
       }
     }
     if (a.segs.size() != b.segs.size()) min_iou = 0.0;
-    out.push_back({{"case", c["name"]},
-                   {"device", device},
-                   {"dtype", dtype},
-                   {"same_ids_as_cpu", a.output_ids == b.output_ids},
-                   {"cpu_matches_golden", a.output_ids == c["output_ids"].get<std::vector<int32_t>>()},
-                   {"same_text_as_cpu", a.text == b.text},
-                   {"segs_cpu", a.segs.size()},
-                   {"segs_device", b.segs.size()},
-                   {"min_mask_iou", min_iou},
-                   {"device_seconds", dev_s},
-                   {"text_cpu", a.text},
-                   {"text_device", b.text}});
+    out.push_back(
+        {{"case", c["name"]},
+         {"device", device},
+         {"dtype", dtype},
+         {"same_ids_as_cpu", a.output_ids == b.output_ids},
+         {"cpu_matches_golden", a.output_ids == c["output_ids"].get<std::vector<int32_t>>()},
+         {"same_text_as_cpu", a.text == b.text},
+         {"segs_cpu", a.segs.size()},
+         {"segs_device", b.segs.size()},
+         {"min_mask_iou", min_iou},
+         {"device_seconds", dev_s},
+         {"text_cpu", a.text},
+         {"text_device", b.text}});
   }
   std::cout << out.dump(1) << "\n";
   return 0;
@@ -120,8 +122,8 @@ void sync(const torch::Device& d) {
   if (d.is_cuda()) torch::cuda::synchronize(d.index());
 }
 
-int decode(const std::string& llm_path, const std::string& device_name, const std::string& dtype_name,
-           int prompt_tokens, int decode_tokens, int64_t cache_len) {
+int decode(const std::string& llm_path, const std::string& device_name,
+           const std::string& dtype_name, int prompt_tokens, int decode_tokens, int64_t cache_len) {
   c10::InferenceMode guard;
   const torch::Device device(device_name);
   const torch::ScalarType dtype = dtype_name == "bf16"   ? torch::kBFloat16
@@ -147,7 +149,8 @@ int decode(const std::string& llm_path, const std::string& device_name, const st
     if (p.name.find("self_attn.k_proj.weight") != std::string::npos) kv_out = p.value.size(0);
   }
   head_dim = 128;  // Qwen2-7B; checked below against the k_proj rows
-  if (kv_out % head_dim != 0) throw terrascope::Error(llm_path, "k_proj rows not a multiple of 128");
+  if (kv_out % head_dim != 0)
+    throw terrascope::Error(llm_path, "k_proj rows not a multiple of 128");
   const int64_t kv_heads = kv_out / head_dim;
   auto opts = torch::TensorOptions().dtype(dtype).device(device);
   torch::Tensor cache = torch::zeros({layers, 2, kv_heads, cache_len, head_dim}, opts);
@@ -165,7 +168,8 @@ int decode(const std::string& llm_path, const std::string& device_name, const st
   const double bandwidth = 2.0 * src.nbytes() * copies / copy_s;
 
   auto forward = [&](const torch::Tensor& embeds, int64_t start) {
-    torch::Tensor s = torch::full({1}, start, torch::TensorOptions().dtype(torch::kInt64)).to(device);
+    torch::Tensor s =
+        torch::full({1}, start, torch::TensorOptions().dtype(torch::kInt64)).to(device);
     return llm.forward({embeds, s, cache}).toTuple()->elements()[0].toTensor();
   };
   torch::Tensor prompt = torch::randn({prompt_tokens, hidden}, opts) * 0.02;
@@ -180,7 +184,8 @@ int decode(const std::string& llm_path, const std::string& device_name, const st
   int64_t next = logits.to(torch::kCPU, torch::kFloat32).argmax().item<int64_t>();
   auto loop = [&](int n, int64_t pos) {
     for (int i = 0; i < n; ++i, ++pos) {
-      torch::Tensor id = torch::full({1}, next, torch::TensorOptions().dtype(torch::kInt64)).to(device);
+      torch::Tensor id =
+          torch::full({1}, next, torch::TensorOptions().dtype(torch::kInt64)).to(device);
       torch::Tensor e = embed_method({id}).toTensor();
       torch::Tensor l = forward(e, pos);
       next = l.to(torch::kCPU, torch::kFloat32).argmax().item<int64_t>();

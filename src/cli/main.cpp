@@ -9,8 +9,9 @@
 #include "terrascope/error.h"
 
 int main(int argc, char** argv) {
-  CLI::App app{"terrascope: ask TerraScope about satellite scenes; get answers and georeferenced masks",
-               "terrascope"};
+  CLI::App app{
+      "terrascope: ask TerraScope about satellite scenes; get answers and georeferenced masks",
+      "terrascope"};
   app.set_version_flag("--version", std::string("terrascope ") + TERRASCOPE_VERSION);
   app.require_subcommand(1);
 

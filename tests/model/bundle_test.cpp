@@ -211,7 +211,6 @@ TEST(Device, UnknownDtypeIsAnError) {
   EXPECT_THROW(Model::load(testdata::tiny_bundle(), {"cpu", "int4"}), Error);
 }
 
-
 TEST(Device, CudaNeedsACudaBuildAndDevice) {
   // On a CPU-only libtorch (Debian's) "cuda:0" must be refused with a reason; with CUDA it loads.
   try {

@@ -272,7 +272,6 @@ TEST_F(Generate, SeededSamplingIsReproducible) {
   EXPECT_EQ(first.output_ids, second.output_ids);
 }
 
-
 TEST(FramePolicy, IndicatorFrameIsTheLastNamedFrame) {
   EXPECT_EQ(frame_from_indicators("Image: t2 shows fields. Image:  t1 shows", 3), 0);
   EXPECT_EQ(frame_from_indicators("look at Image: t2[SEG]", 3), 1);
