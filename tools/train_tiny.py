@@ -45,10 +45,11 @@ from terrascope_ref.qwen2 import Qwen2Config  # noqa: E402
 from terrascope_ref.safetensors_io import load_file  # noqa: E402
 from terrascope_ref.sam2 import Sam2Config  # noqa: E402
 from terrascope_ref.tokenizer import Tokenizer  # noqa: E402
-from terrascope_ref.train_losses import Layout, batch_losses, make_example  # noqa: E402
+from terrascope_ref.train_losses import (NUM_LAND_COVER, NUM_MASK_KINDS, Layout,  # noqa: E402
+                                         batch_losses, make_example, sam_stage_losses)
 
 TILE_SIZE = 112
-SAM_IMAGE_SIZE = 64
+SAM_IMAGE_SIZE = 128
 TOKENIZER_SAMPLES = 400
 TOKENIZER_MERGES = 1000
 
@@ -151,6 +152,18 @@ def main(argv=None):
     parser.add_argument("--first-sample", type=int, default=0,
                         help="training sample index of the first example")
     parser.add_argument("--log", help="also append the log lines to this file")
+    parser.add_argument("--stage", choices=("joint", "sam"), default="joint",
+                        help="sam: SAM-2 alone, prompted by a learnt embedding per mask kind "
+                        "(saved as OUT/mask_kinds.pt); joint: the whole model")
+    parser.add_argument("--kinds", help="mask_kinds.pt of a sam stage: text_hidden_fcs at each "
+                        "[SEG] is pulled towards its kind's embedding (--align-weight)")
+    parser.add_argument("--align-weight", type=float, default=1.0)
+    parser.add_argument("--probe-weight", type=float, default=0.0,
+                        help="weight of a linear probe's cross-entropy from each vision row to "
+                        "the class shares under it (the probe is dropped after training)")
+    parser.add_argument("--tail-weight", type=float, default=1.0,
+                        help="loss weight of the reasoning's last sentence (the finding)")
+    parser.add_argument("--freeze", help="comma-separated parameter-name prefixes to freeze")
     args = parser.parse_args(argv)
 
     t0 = time.time()
@@ -184,10 +197,29 @@ def main(argv=None):
         names = [k for k in state if k.startswith(prefixes)]
         model.load_state_dict({**state, **{k: fresh[k] for k in names}}, strict=True)
         log(f"re-initialised {len(names)} tensors under {args.reinit}")
+    if args.stage == "sam" and not args.train_only:
+        args.train_only = "grounding_encoder."
     if args.train_only:
         prefixes = tuple(args.train_only.split(","))
         for name, p in model.named_parameters():
             p.requires_grad_(name.startswith(prefixes))
+    if args.freeze:
+        prefixes = tuple(args.freeze.split(","))
+        for name, p in model.named_parameters():
+            if name.startswith(prefixes):
+                p.requires_grad_(False)
+    extra = []  # trained alongside the model, not part of the checkpoint
+    kind_table, probe = None, None
+    lang_dim = model.text_hidden_fcs[2].out_features
+    if args.stage == "sam":
+        kind_table = torch.nn.Parameter(torch.randn(NUM_MASK_KINDS, lang_dim) * 0.5)
+        extra.append(kind_table)
+    elif args.kinds:
+        kind_table = torch.load(args.kinds)
+        log(f"mask-kind embeddings from {args.kinds}: {tuple(kind_table.shape)}")
+    if args.stage == "joint" and args.probe_weight:
+        probe = torch.nn.Linear(cfg.llm.hidden_size, NUM_LAND_COVER)
+        extra += list(probe.parameters())
     n_params = sum(p.numel() for p in model.parameters())
     log(f"tokenizer: vocab {vocab}; model: {n_params} parameters; args {vars(args)}")
     layout = Layout(tokenizer, cfg.tile_size, cfg.tokens_per_tile, SAM_IMAGE_SIZE)
@@ -201,9 +233,11 @@ def main(argv=None):
         wd = 0.0 if p.dim() < 2 or "norm" in name or "embed" in name else args.weight_decay
         scale = args.sam_lr_scale if name.startswith("grounding_encoder.") else 1.0
         groups.setdefault((wd, scale), []).append(p)
-    opt = torch.optim.AdamW([{"params": ps, "weight_decay": wd, "lr_scale": scale}
-                             for (wd, scale), ps in sorted(groups.items())],
-                            lr=args.lr, betas=(0.9, 0.98), eps=1e-8)
+    param_groups = [{"params": ps, "weight_decay": wd, "lr_scale": scale}
+                    for (wd, scale), ps in sorted(groups.items())]
+    if extra:
+        param_groups.append({"params": extra, "weight_decay": 0.0, "lr_scale": 1.0})
+    opt = torch.optim.AdamW(param_groups, lr=args.lr, betas=(0.9, 0.98), eps=1e-8)
     data = SampleSet(layout, args.steps * args.batch, args.first_sample)
     loader = torch.utils.data.DataLoader(data, batch_size=args.batch, shuffle=False,
                                          num_workers=args.workers, collate_fn=list,
@@ -215,11 +249,18 @@ def main(argv=None):
     for step, batch in enumerate(loader):
         for group in opt.param_groups:
             group["lr"] = group["lr_scale"] * lr_at(step, args.steps, args.lr, args.warmup)
-        out = batch_losses(model, batch, mask_weight=args.mask_weight,
-                           answer_weight=args.answer_weight, pos_weight=args.pos_weight)
+        if args.stage == "sam":
+            out = sam_stage_losses(model, batch, kind_table, pos_weight=args.pos_weight)
+        else:
+            out = batch_losses(model, batch, mask_weight=args.mask_weight,
+                               answer_weight=args.answer_weight, pos_weight=args.pos_weight,
+                               tail_weight=args.tail_weight, kind_table=kind_table,
+                               align_weight=args.align_weight, probe=probe,
+                               probe_weight=args.probe_weight)
         opt.zero_grad(set_to_none=True)
         out["loss"].backward()
-        torch.nn.utils.clip_grad_norm_([p for p in model.parameters() if p.requires_grad], 1.0)
+        torch.nn.utils.clip_grad_norm_([p for p in model.parameters() if p.requires_grad] + extra,
+                                       1.0)
         opt.step()
         for k, v in out.items():
             sums[k] = sums.get(k, 0.0) + float(v)
@@ -230,6 +271,8 @@ def main(argv=None):
             sums, count = {}, 0
         if (step + 1) % args.save_every == 0:
             save(model, cfg, args.out, tokenizer_json)
+            if args.stage == "sam":
+                torch.save(kind_table.detach().clone(), os.path.join(args.out, "mask_kinds.pt"))
         if args.stop_at and step + 1 >= args.stop_at:
             stopped = f"stop-at {args.stop_at}"
             break
@@ -237,6 +280,8 @@ def main(argv=None):
             stopped = f"max-minutes {args.max_minutes}"
             break
     save(model, cfg, args.out, tokenizer_json)
+    if args.stage == "sam":
+        torch.save(kind_table.detach().clone(), os.path.join(args.out, "mask_kinds.pt"))
     log(f"done: {step + 1} steps ({stopped}), {(time.time() - t0) / 60:.1f} min; "
         f"checkpoint {args.out}")
     if log_file:

@@ -88,6 +88,36 @@ def correct_option(s):
     return s["options"]["ABCD".index(s["answer"])]
 
 
+def option_holds(text, value):
+    """Does the range an option states ("under X", "X to Y" / "X or Y" (both included),
+    "X or more", "X";
+    units %, m², m) hold value? Parsed here, independently of the generator's edges."""
+    unit = r"(?:%| m²| m)?"
+    m = re.fullmatch(r"under (\d+)" + unit, text)
+    if m:
+        return value < int(m.group(1))
+    m = re.fullmatch(r"(\d+)%s (?:to|or) (\d+)%s" % (unit, unit), text)
+    if m:
+        return int(m.group(1)) <= value <= int(m.group(2))
+    m = re.fullmatch(r"(\d+)%s or more" % unit, text)
+    if m:
+        return value >= int(m.group(1))
+    m = re.fullmatch(r"(\d+)", text)
+    if m:
+        return value == int(m.group(1))
+    raise AssertionError("option %r is not a range" % text)
+
+
+def check_ranges(test, s, value):
+    """The correct option is the only one whose range holds value; the ranges ascend."""
+    holds = [option_holds(o, value) for o in s["options"]]
+    test.assertEqual(holds.count(True), 1, (s["options"], value))
+    test.assertEqual(correct_option(s), s["options"][holds.index(True)])
+    lows = [int(re.search(r"\d+", o).group()) for o in s["options"]]
+    test.assertEqual(lows, sorted(lows), s["options"])
+    test.assertEqual(len(s["options"]), 4)
+
+
 def samples(task, seeds, size=SMALL, modalities=("optical", "optical+sar")):
     for seed in seeds:
         for modality in (["series"] if task == "BCE" else modalities):
@@ -130,16 +160,16 @@ class GroundTruthRules(unittest.TestCase):
             (cls,) = self.check_region_masks(s, think)
             share = (s["labels"] == cls).sum() / s["labels"].size  # every pixel is valid
             self.assertGreaterEqual(share, 0.05)
-            self.assertEqual(correct_option(s), "%d%%" % round(100 * share))
-            self.assertEqual(len(s["options"]), 4)
+            check_ranges(self, s, round(100 * share))
+            self.assertIn(correct_option(s), think)  # the reasoning states the range
 
     def test_absolute_area(self):
         for s in samples("AQ", range(12)):
             think = self.check_common(s)
             (cls,) = self.check_region_masks(s, think)
             area = int((s["labels"] == cls).sum()) * 10 * 10
-            self.assertEqual(correct_option(s), "%d m²" % area)
-            self.assertEqual(len(s["options"]), 4)
+            check_ranges(self, s, area)
+            self.assertIn(correct_option(s), think)
             self.assertEqual(s["pixel_size"], 10.0)
             self.assertEqual(s["geotransform"][1], 10.0)
             self.assertEqual(s["geotransform"][5], -10.0)
@@ -154,7 +184,8 @@ class GroundTruthRules(unittest.TestCase):
             self.assertNotEqual(want_larger, "smaller" in s["question"])
             winner = (a if na > nb else b) if want_larger else (a if na < nb else b)
             self.assertEqual(correct_option(s), NAMES[winner])
-            self.assertEqual(sorted(s["options"]), sorted([NAMES[a], NAMES[b]]))
+            self.assertEqual(s["options"], [NAMES[a], NAMES[b]])  # the question's order
+            self.assertLess(s["question"].index(NAMES[a]), s["question"].index(NAMES[b]))
 
     def test_boundary_relation(self):
         answers = Counter()
@@ -163,7 +194,7 @@ class GroundTruthRules(unittest.TestCase):
             a, b = self.check_region_masks(s, think)
             touch = brute_adjacent(s["labels"] == a, s["labels"] == b)
             self.assertEqual(correct_option(s), "Yes" if touch else "No")
-            self.assertEqual(sorted(s["options"]), ["No", "Yes"])
+            self.assertEqual(s["options"], ["Yes", "No"])
             answers[correct_option(s)] += 1
         self.assertGreaterEqual(min(answers["Yes"], answers["No"]), 6, answers)
 
@@ -174,8 +205,8 @@ class GroundTruthRules(unittest.TestCase):
             ma, mb = s["labels"] == a, s["labels"] == b
             self.assertFalse(brute_adjacent(ma, mb))
             metres = round(brute_min_distance(ma, mb) * 10)
-            self.assertEqual(correct_option(s), "%d m" % metres)
-            self.assertEqual(len(s["options"]), 4)
+            check_ranges(self, s, metres)
+            self.assertIn(correct_option(s), think)
 
     def test_distance_helper_matches_brute_force(self):
         rng = np.random.default_rng(7)
@@ -197,9 +228,9 @@ class GroundTruthRules(unittest.TestCase):
             pre, destroyed = s["masks"]
             self.assertTrue((destroyed <= pre).all())  # destroyed buildings stood before
             self.assertEqual(components4(pre), s["meta"]["buildings_pre"])
-            self.assertEqual(correct_option(s), str(components4(destroyed)))
+            check_ranges(self, s, components4(destroyed))
             self.assertIn("destroyed", s["question"])
-            self.assertIn("%s building" % correct_option(s), think)
+            self.assertIn("Destroyed buildings: %s." % correct_option(s), think)
             # The rubble changes the post image inside the destroyed footprints.
             diff = np.abs(s["frames"][0].astype(int) - s["frames"][1].astype(int)).sum(-1)
             self.assertGreater(diff[destroyed].mean(), diff[~pre].mean())
@@ -317,17 +348,18 @@ class Samples(unittest.TestCase):
         self.assertEqual(records.train_sample(5)["id"], c["id"])
         self.assertGreaterEqual(c["seed"], records.TRAIN_SEED_BASE)
 
-    def test_answer_letters_uniform(self):
+    def test_answer_letters_balanced(self):
+        # Without a slot, the ranges sit near the quartiles: no letter is rare or dominant.
         for task, n_opts in (("CA", 4), ("AQ", 4), ("DM", 4), ("BCE", 4), ("CR", 2), ("BRD", 2)):
-            letters = Counter(records.make_sample(seed, task, size=48)["answer"]
-                              for seed in range(80))
-            expected = 80 / n_opts
+            letters = Counter(records.make_sample(seed, task)["answer"] for seed in range(60))
             self.assertEqual(set(letters), set("ABCD"[:n_opts]), (task, letters))
-            for letter, count in letters.items():
-                # about 3 standard deviations of a binomial around the expectation
-                self.assertLess(abs(count - expected), 3 * np.sqrt(80 * (1 / n_opts) *
-                                                                   (1 - 1 / n_opts)) + 1,
-                                (task, letters))
+            for count in letters.values():
+                self.assertLess(count, 60 * (0.5 if n_opts == 4 else 0.75), (task, letters))
+        # With a slot (bench and training), the answer is the option at that slot.
+        for task, n_opts in (("CA", 4), ("DM", 4), ("BCE", 4), ("CR", 2)):
+            for slot in range(4):
+                s = records.make_sample(100 + slot, task, answer_slot=slot)
+                self.assertEqual(s["answer"], "ABCD"[slot % n_opts], (task, slot))
 
     def test_mixed_training_stream(self):
         seen_tasks, seen_modalities, longest = Counter(), Counter(), 0
@@ -373,7 +405,7 @@ class BenchFiles(unittest.TestCase):
     def setUpClass(cls):
         cls.tmp = tempfile.TemporaryDirectory()
         cls.out = os.path.join(cls.tmp.name, "bench")
-        make_synth_bench.main(["--out", cls.out, "--n", "14", "--seed", "0", "--size", "48"])
+        make_synth_bench.main(["--out", cls.out, "--n", "14", "--seed", "0", "--size", "64"])
         with open(os.path.join(cls.out, "bench.jsonl"), encoding="utf-8") as f:
             cls.rows = [json.loads(line) for line in f]
 
@@ -402,9 +434,9 @@ class BenchFiles(unittest.TestCase):
                 self.assertEqual(row["answer"], m.group(2))
                 self.assertEqual(row["answer"], "ABCD"[slot % len(row["candidates"])])
                 self.assertNotRegex(row["question"], r"\nA\. ")  # options kept apart
-            sample = records.make_sample(seed, task, modality, size=48, answer_slot=slot)
+            sample = records.make_sample(seed, task, modality, size=64, answer_slot=slot)
             for rle, mask in zip(row["gt_masks"], sample["masks"]):
-                self.assertEqual(rle["size"], [48, 48])
+                self.assertEqual(rle["size"], [64, 64])
                 np.testing.assert_array_equal(records.rle_decode(rle), mask)
             if task == "BCE":
                 self.assertIsNone(row["image"])
@@ -420,7 +452,7 @@ class BenchFiles(unittest.TestCase):
             for rel, expected in zip(paths, pixels):
                 self.assertFalse(os.path.isabs(rel))
                 ds = gdal.Open(os.path.join(self.out, rel))
-                self.assertEqual((ds.RasterXSize, ds.RasterYSize), (48, 48))
+                self.assertEqual((ds.RasterXSize, ds.RasterYSize), (64, 64))
                 self.assertEqual(ds.GetGeoTransform(), tuple(sample["geotransform"]))
                 srs = ds.GetSpatialRef()
                 self.assertEqual(int(srs.GetAuthorityCode(None)), sample["epsg"])
@@ -437,7 +469,7 @@ class BenchFiles(unittest.TestCase):
 
     def test_same_bytes_on_every_run(self):
         other = os.path.join(self.tmp.name, "again")
-        make_synth_bench.main(["--out", other, "--n", "14", "--seed", "0", "--size", "48"])
+        make_synth_bench.main(["--out", other, "--n", "14", "--seed", "0", "--size", "64"])
 
         def digest(root):
             out = {}

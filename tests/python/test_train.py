@@ -17,8 +17,10 @@ from synth import records  # noqa: E402
 from terrascope_ref import regions  # noqa: E402
 from terrascope_ref.model import TerraScope  # noqa: E402
 from terrascope_ref.tokenizer import Tokenizer  # noqa: E402
-from terrascope_ref.train_losses import (IGNORE, Layout, batch_losses, common_prefix,  # noqa: E402
-                                         llm_forward_batch, make_example)
+from terrascope_ref.train_losses import (BUILDINGS_BEFORE, BUILDINGS_DESTROYED,  # noqa: E402
+                                         IGNORE, NUM_MASK_KINDS, Layout, batch_losses,
+                                         common_prefix, llm_forward_batch, make_example,
+                                         mask_kinds, sam_stage_losses)
 
 TOK = None
 CFG = None
@@ -87,6 +89,48 @@ class TeacherForcedLayout(unittest.TestCase):
         self.assertEqual(e.seg_frames, s["mask_frames"])
 
 
+class StageTargets(unittest.TestCase):
+    def test_mask_kinds_name_what_each_mask_shows(self):
+        for task in ("CA", "CR", "DM", "SEG"):
+            s = sample(task)
+            kinds = mask_kinds(s)
+            self.assertEqual(len(kinds), len(s["masks"]))
+            for kind, mask in zip(kinds, s["masks"]):
+                self.assertTrue(((s["labels"] == kind) == mask).all(), task)
+        self.assertEqual(mask_kinds(sample("BCE")), [BUILDINGS_BEFORE, BUILDINGS_DESTROYED])
+
+    def test_token_fractions_are_the_class_shares_under_each_vision_row(self):
+        lay = layout()
+        for task in ("CA", "BCE"):  # one tile of 128x128 (single), one tile per frame (series)
+            s = sample(task)
+            e = make_example(s, lay)
+            n = e.pixels.shape[0] * CFG.tokens_per_tile
+            self.assertEqual(tuple(e.token_fractions.shape), (n, 6))
+            torch.testing.assert_close(e.token_fractions.sum(1), torch.ones(n))
+            # brute force: a 128 px scene on a 4x4 token grid is 32x32 pixel cells
+            labels = torch.from_numpy(s["labels"].astype("int64"))
+            for row in range(CFG.tokens_per_tile):
+                r, c = divmod(row, 4)
+                cell = labels[32 * r:32 * r + 32, 32 * c:32 * c + 32]
+                want = torch.bincount(cell.reshape(-1), minlength=6).float() / cell.numel()
+                torch.testing.assert_close(e.token_fractions[row], want)
+
+    def test_tail_positions_cover_the_finding_after_the_last_region(self):
+        lay = layout()
+        e = make_example(sample("CR"), lay)
+        last_region = int(e.region_positions.max())
+        self.assertTrue(e.tail_positions)
+        self.assertEqual(min(e.tail_positions), last_region)  # predicts the first word after it
+        ids = e.ids.tolist()
+        answer_start = len(ids) - 1 - ids[::-1].index(lay.answer_start)  # the assistant's
+        self.assertEqual(max(e.tail_positions), answer_start - 2)  # up to </think>
+        self.assertTrue(all(p < min(e.answer_positions) for p in e.tail_positions))
+        answer = lay.tokenizer.decode([int(e.ids[p + 1]) for p in e.answer_positions])
+        self.assertEqual(answer.strip(), sample("CR")["answer"])  # the letter (and its spaces)
+        text = lay.tokenizer.decode(e.ids[min(e.tail_positions) + 1:answer_start].tolist())
+        self.assertRegex(text, r"^\. The .* is (larger|smaller)\.</think>$")
+
+
 class BatchedForward(unittest.TestCase):
     def test_padded_batch_with_shared_prefix_equals_forward_full(self):
         torch.manual_seed(0)
@@ -125,6 +169,37 @@ class TrainingSteps(unittest.TestCase):
             grad = dict(model.named_parameters())[name].grad
             self.assertIsNotNone(grad, name)
             self.assertGreater(float(grad.abs().sum()), 0.0, name)
+
+    def test_sam_stage_learns_masks_from_kind_embeddings(self):
+        torch.manual_seed(0)
+        model = TerraScope(CFG)
+        lay = layout()
+        batch = [make_example(sample(t), lay) for t in ("SEG", "CR")]
+        table = torch.nn.Parameter(torch.randn(NUM_MASK_KINDS, 64) * 0.5)
+        opt = torch.optim.AdamW(list(model.grounding_encoder.parameters()) + [table], lr=1e-3)
+        first = float(sam_stage_losses(model, batch, table)["mask"])
+        for _ in range(12):
+            out = sam_stage_losses(model, batch, table)
+            opt.zero_grad()
+            out["loss"].backward()
+            opt.step()
+        self.assertIsNotNone(table.grad)
+        self.assertLess(float(sam_stage_losses(model, batch, table)["mask"]), first)
+
+    def test_alignment_and_probe_losses_train_their_targets(self):
+        torch.manual_seed(0)
+        model = TerraScope(CFG)
+        batch = [make_example(sample("SEG"), layout())]
+        table = torch.randn(NUM_MASK_KINDS, 64)
+        probe = torch.nn.Linear(CFG.llm.hidden_size, 6)
+        out = batch_losses(model, batch, kind_table=table, align_weight=1.0, probe=probe,
+                           probe_weight=1.0)
+        self.assertIn("align", out)
+        self.assertIn("probe", out)
+        out["loss"].backward()
+        self.assertGreater(float(probe.weight.grad.abs().sum()), 0.0)
+        for name in ("text_hidden_fcs.2.weight", "vision_model.embeddings.patch_embedding.weight"):
+            self.assertGreater(float(dict(model.named_parameters())[name].grad.abs().sum()), 0.0)
 
     def test_a_few_steps_lower_language_and_mask_losses(self):
         torch.manual_seed(0)

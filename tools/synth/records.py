@@ -23,6 +23,10 @@ DEFAULT_SIZE = 128
 MODALITIES = ("optical", "optical+sar", "series")
 SAR_SHARE = 0.35            # share of non-series training samples that come with SAR
 MAX_SCENE_TRIES = 50
+# Building footprints of the change pairs: 60..100 m a side (warehouses, blocks), so that each one
+# spans a few cells of the masks SAM-2 predicts at a quarter of its input size.
+BCE_BUILDING_PX = (6, 10)
+MAX_SLOT_TRIES = 200        # scene redraws to put the answer in a wanted slot
 
 
 # ---------------------------------------------------------------- COCO RLE
@@ -118,7 +122,8 @@ def _series_sample(rng, h, w):
     for _ in range(MAX_SCENE_TRIES):
         labels, parcels, _, flooded = scenes.make_labels(rng, h, w)
         no_roofs = np.zeros((h, w), dtype=bool)  # every visible building is a counted instance
-        boxes = scenes.place_buildings(rng, labels, int(rng.integers(5, 15)))
+        boxes = scenes.place_buildings(rng, labels, int(rng.integers(4, 11)),
+                                       size_range=BCE_BUILDING_PX)
         if len(boxes) >= 3:
             break
     else:
@@ -128,7 +133,7 @@ def _series_sample(rng, h, w):
     order = rng.permutation(len(boxes))
     destroyed = [boxes[i] for i in order[:destroyed_n]]
     intact = [boxes[i] for i in order[destroyed_n:]]
-    new = scenes.place_buildings(rng, labels, int(rng.integers(0, 3)),
+    new = scenes.place_buildings(rng, labels, int(rng.integers(0, 3)), size_range=BCE_BUILDING_PX,
                                  occupied=scenes.boxes_mask((h, w), boxes))
     # Same sensor, similar light: the post frame's haze and gain stay near the pre frame's.
     # The place keeps its colours and textures (style_seed); sensor noise is new.
@@ -182,7 +187,7 @@ def _single_sample(rng, task, with_sar, h, w):
 
 def _move_answer(item, slot):
     """Puts the correct option at position `slot` (modulo the number of options), by swapping."""
-    if item.answer_index is None:
+    if item.answer_index is None or item.ordered:
         return
     slot %= len(item.candidates)
     c = item.candidates
@@ -194,8 +199,8 @@ def _move_answer(item, slot):
 def make_sample(seed, task=None, modality=None, size=DEFAULT_SIZE, answer_slot=None):
     """The sample of one seed (same seed and arguments -> same arrays and text). `task` None draws
     one of the seven; `modality` None draws optical or optical+SAR (BCE is always a series);
-    `size` is an int or (h, w); `answer_slot` (the bench's letter balance) puts the correct option
-    at that position instead of the drawn one."""
+    `size` is an int or (h, w); `answer_slot` (the letter balance of the bench and of training)
+    makes the correct option the one at that position (modulo the number of options)."""
     h, w = (size, size) if np.isscalar(size) else size
     rng = np.random.default_rng(seed)
     if task is None:
@@ -211,13 +216,27 @@ def make_sample(seed, task=None, modality=None, size=DEFAULT_SIZE, answer_slot=N
     elif modality not in ("optical", "optical+sar"):
         raise ValueError("task %s takes modality optical or optical+sar, not %r" % (task, modality))
 
-    if task == "BCE":
-        parts = _series_sample(rng, h, w)
+    for attempt in range(MAX_SLOT_TRIES):
+        # Options in a fixed order (ranges ascending, question order, Yes/No) cannot be swapped:
+        # the letter is balanced by drawing the scene again (sub-seed [seed, attempt]) until the
+        # answer falls in the wanted slot.
+        if attempt:
+            rng = np.random.default_rng([seed, attempt])
+        if task == "BCE":
+            parts = _series_sample(rng, h, w)
+        else:
+            parts = _single_sample(rng, task, modality == "optical+sar", h, w)
+        item = parts["item"]
+        if answer_slot is None or item.answer_index is None:
+            break
+        if not item.ordered:
+            _move_answer(item, answer_slot)
+            break
+        if item.answer_index == answer_slot % len(item.candidates):
+            break
     else:
-        parts = _single_sample(rng, task, modality == "optical+sar", h, w)
-    item = parts["item"]
-    if answer_slot is not None:
-        _move_answer(item, answer_slot)
+        raise RuntimeError("seed %d: no %s scene with answer slot %d after %d draws"
+                           % (seed, task, answer_slot, MAX_SLOT_TRIES))
     return {
         "id": "synth-%07d-%s" % (seed, task),
         "seed": int(seed),
@@ -244,10 +263,13 @@ def make_sample(seed, task=None, modality=None, size=DEFAULT_SIZE, answer_slot=N
 
 
 def train_sample(index, task=None, size=DEFAULT_SIZE):
-    """Training sample number `index` (seed TRAIN_SEED_BASE + index; never a bench seed)."""
+    """Training sample number `index` (seed TRAIN_SEED_BASE + index; never a bench seed); the
+    correct letter is drawn uniformly (its own sub-seed), so answers are balanced over letters."""
     if index < 0:
         raise ValueError("training sample index must be >= 0, got %d" % index)
-    return make_sample(TRAIN_SEED_BASE + index, task, size=size)
+    seed = TRAIN_SEED_BASE + index
+    slot = int(np.random.default_rng([seed, 1 << 20]).integers(12))  # 12: a multiple of 2 and 4
+    return make_sample(seed, task, size=size, answer_slot=slot)
 
 
 def bench_plan(n, first_seed=0):

@@ -93,7 +93,7 @@ def _line_mask(yy, xx, p0, p1, width):
 
 
 def _river_mask(rng, yy, xx, h, w):
-    """A sinuous band across the scene, 2..6 pixels wide."""
+    """A sinuous band across the scene, 4..9 pixels wide."""
     vertical = rng.random() < 0.5
     along, across, n_along, n_across = (yy, xx, h, w) if vertical else (xx, yy, w, h)
     centre = rng.uniform(0.2, 0.8) * n_across
@@ -103,7 +103,7 @@ def _river_mask(rng, yy, xx, h, w):
     drift = rng.uniform(-0.3, 0.3)
     path = centre + drift * (along - n_along / 2) + amp * np.sin(2 * np.pi * along / wavelength +
                                                                 phase)
-    width = rng.uniform(2.0, 6.0)
+    width = rng.uniform(4.0, 9.0)
     return np.abs(across - path) < width / 2.0
 
 
@@ -168,9 +168,6 @@ def make_labels(rng, h, w):
         street = (((yy.astype(int) + offy) % step == 0) | ((xx.astype(int) + offx) % step == 0))
         # Roofs: bright specks (10..30 m buildings) between the streets; rendering only.
         roofs = blob & ~street & (rng.random((h, w)) < 0.3)
-        streets = blob & street
-    else:
-        streets = np.zeros((h, w), dtype=bool)
 
     # Water: lakes from a thresholded field and/or a river, and sometimes flooded fields (as the
     # sen1floods11 chip: the water takes the shape of parcels).
@@ -188,12 +185,14 @@ def make_labels(rng, h, w):
     if rng.random() < 0.4:
         water |= _river_mask(rng, yy, xx, h, w)
 
-    # Roads: straight lines across the scene (1..2 pixels), plus the streets.
-    roads = streets.copy()
+    # Roads: straight lines across the scene, 3..5 pixels (30..50 m: carriageways with their
+    # verges and embankments). The street grid stays part of the built-up area: one-pixel streets
+    # are texture at 10 m, not something a mask at a quarter of the SAM-2 input could outline.
+    roads = np.zeros((h, w), dtype=bool)
     for _ in range(int(rng.integers(0, 3))):
         p0 = (rng.uniform(0, h), rng.uniform(0, w))
         p1 = (rng.uniform(0, h), rng.uniform(0, w))
-        roads |= _line_mask(yy, xx, p0, p1, rng.uniform(1.0, 2.2))
+        roads |= _line_mask(yy, xx, p0, p1, rng.uniform(3.0, 5.0))
 
     labels[roads] = ROAD
     labels[water] = WATER  # bridges are not modelled: water wins

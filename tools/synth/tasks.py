@@ -23,7 +23,7 @@ from . import scenes
 
 TASKS = ("CA", "AQ", "CR", "BRD", "DM", "BCE", "SEG")
 LETTERS = "ABCD"
-MIN_REGION_PX = 20          # smallest region a question refers to
+MIN_REGION_PX = 100         # smallest region a question refers to (1 ha)
 CA_MIN_SHARE = 0.05         # TerraScope-Bench: classes >= 5%
 CR_MIN_REL_DIFF = 0.10      # TerraScope-Bench: area difference > 10%
 CLOUD_NOTE_SHARE = 0.15     # mention the SAR view when clouds hide this much of a region
@@ -36,7 +36,7 @@ class TaskItem:
     behind the answer, for tests and reports)."""
 
     def __init__(self, question, candidates, answer_index, think, answer_text, masks,
-                 mask_frames=None, meta=None):
+                 mask_frames=None, meta=None, ordered=True):
         self.question = question
         self.candidates = candidates
         self.answer_index = answer_index
@@ -45,6 +45,7 @@ class TaskItem:
         self.masks = masks
         self.mask_frames = mask_frames
         self.meta = meta or {}
+        self.ordered = ordered  # options in a fixed order (ranges ascending, question order)
 
     @property
     def answer_letter(self):
@@ -112,20 +113,11 @@ def _is(cls):
     return "are" if cls == scenes.ROAD else "is"
 
 
-def _covers(cls):
-    return "cover" if cls == scenes.ROAD else "covers"
-
 
 def _seg_sentence(rng, cls):
     forms = ("{The} {is} [SEG].", "{The} {is} here: [SEG].", "I find {the}: [SEG].")
     return forms[rng.integers(len(forms))].format(The=_The(cls), the=_the(cls), **{"is": _is(cls)})
 
-
-def _pct(share, other=None):
-    """Percent text; one decimal when whole percents would make two different shares look equal."""
-    if other is not None and round(100 * share) == round(100 * other) and share != other:
-        return "%.1f%%" % (100 * share)
-    return "%d%%" % round(100 * share)
 
 
 class Context:
@@ -172,41 +164,37 @@ def _prefer(rng, ctx, choices):
     return choices[rng.integers(len(choices))]
 
 
-# ---------------------------------------------------------------- options
-
-def _place(rng, correct, distractors):
-    """Options with the correct one at a uniformly drawn position, distractors in random order."""
-    n = len(distractors) + 1
-    idx = int(rng.integers(n))
-    others = [distractors[i] for i in rng.permutation(len(distractors))]
-    return others[:idx] + [correct] + others[idx:], idx
-
-
-def _spread_values(rng, true, values, far_enough, closeness, k=3):
-    """k distractors from `values`, each far enough from the truth and from each other; values
-    with a higher closeness(v) weight (nearer the truth) are more likely: plausible distractors."""
-    chosen = [true]
-    values = np.asarray(values)
-    base = closeness(values.astype(np.float64))
-    for _ in range(k):
-        ok = np.array([all(far_enough(v, c) for c in chosen) for v in values.tolist()])
-        if not ok.any():
-            return None
-        wts = base * ok
-        chosen.append(values[rng.choice(len(values), p=wts / wts.sum())].item())
-    return chosen[1:]
+# Ranges for the quantity tasks: four per task, ascending, edges near the quartiles of the
+# training distribution (so each letter is right about a quarter of the time). The options are
+# these ranges in this order and the reasoning states the range; see docs/SYNTH.md ("Options").
+# "X to Y" includes both ends (the quantities are whole percents, 100 m² steps, whole metres).
+CA_EDGES_PCT = (13, 25, 43)
+CA_RANGES = ("under 13%", "13% to 24%", "25% to 42%", "43% or more")
+AQ_EDGES_M2 = (110000, 320000, 530000)  # for a 128 x 128 scene; scaled with the scene's area
+DM_EDGES_M = (50, 100, 180)
+DM_RANGES = ("under 50 m", "50 to 99 m", "100 to 179 m", "180 m or more")  # whole metres
+BCE_EDGES = (2, 3, 5)
+BCE_RANGES = ("1", "2", "3 or 4", "5 or more")
 
 
-def _percent_distractors(rng, true_pct):
-    return _spread_values(rng, true_pct, np.arange(1, 100), lambda v, c: abs(v - c) >= 7,
-                          lambda v: np.exp(-np.abs(v - true_pct) / 20.0))
+def aq_edges_m2(valid_px, pixel_area_m2=100.0):
+    """AQ_EDGES_M2 scaled from a 128 x 128 scene to one of valid_px pixels, in whole pixels."""
+    scale = valid_px / (128.0 * 128.0)
+    return tuple(int(round(e * scale / pixel_area_m2)) * int(pixel_area_m2) for e in AQ_EDGES_M2)
 
 
-def _ratio_distractors(rng, true, lo, hi, gap):
-    grid = np.unique(np.round(true * np.exp(np.linspace(-1.5, 1.5, 61))))
-    grid = grid[(grid >= lo) & (grid <= hi)]
-    return _spread_values(rng, true, grid, lambda v, c: max(v, c) / max(min(v, c), 1e-9) >= gap,
-                          lambda v: np.exp(-np.abs(np.log(v / true)) / 0.6))
+def aq_ranges(edges, pixel_area_m2=100.0):
+    """Option texts of the AQ ranges; areas come in whole pixels, so "X to Y" ends a pixel short
+    of the next edge."""
+    step = int(pixel_area_m2)
+    return (["under %d m²" % edges[0]]
+            + ["%d to %d m²" % (lo, hi - step) for lo, hi in zip(edges[:-1], edges[1:])]
+            + ["%d m² or more" % edges[-1]])
+
+
+def range_index(value, edges):
+    """Index of the range holding value: ranges are [.., e0), [e0, e1), ..., [e_last, ..)."""
+    return int(sum(value >= e for e in edges))
 
 
 # ---------------------------------------------------------------- builders
@@ -217,40 +205,31 @@ def build_ca(rng, ctx, wish=None):
         return None
     cls = _prefer(rng, ctx, choices)
     pct = round(100 * ctx.share(cls))
-    distract = _percent_distractors(rng, pct)
-    if distract is None:
-        return None
-    options, idx = _place(rng, "%d%%" % pct, ["%d%%" % d for d in distract])
+    idx = range_index(pct, CA_EDGES_PCT)
+    options = list(CA_RANGES)
     q = ("What percentage of the image is covered by {c}?",
          "What share of the scene does {the} cover?",
          "How much of the area is {c}, in percent?")[rng.integers(3)]
-    tail = ("It covers about {p} of the valid area.", "That is {p} of the scene.",
-            "Its share of the image is {p}.")[rng.integers(3)]
-    think = ctx.seg(rng, cls) + " " + tail.format(p="%d%%" % pct)
+    tail = ("It covers {p} of the scene.", "Its share of the image is {p}.")[rng.integers(2)]
+    think = ctx.seg(rng, cls) + " " + tail.format(p=options[idx])
     return TaskItem(q.format(c=scenes.CLASS_NAMES[cls], the=_the(cls)), options, idx, think,
                     LETTERS[idx], [ctx.mask(cls)],
                     meta={"classes": [cls], "share": ctx.share(cls), "percent": pct})
 
-
-def format_area_m2(m2):
-    return "%d m²" % m2
 
 
 def build_aq(rng, ctx, wish=None, pixel_area_m2=100.0):
     choices = ctx.present()
     cls = _prefer(rng, ctx, choices)
     n = int(ctx.counts[cls])
-    distract = _ratio_distractors(rng, n, 1, ctx.valid, 1.25)
-    if distract is None:
-        return None
     area = int(round(n * pixel_area_m2))
-    options, idx = _place(rng, format_area_m2(area),
-                          [format_area_m2(int(round(d * pixel_area_m2))) for d in distract])
+    edges = aq_edges_m2(ctx.valid, pixel_area_m2)
+    idx = range_index(area, edges)
+    options = aq_ranges(edges, pixel_area_m2)
     q = ("What is the area of {the} in this image?", "How large {is} {the}, in square metres?",
          "Estimate the total area covered by {c}.")[rng.integers(3)]
-    tail = ("{n} pixels x 100 m² = {a}.", "{n} pixels give {a}.",
-            "Its {n} pixels cover {a}.")[rng.integers(3)]
-    think = ctx.seg(rng, cls) + " " + tail.format(n=n, a=format_area_m2(area))
+    tail = ("Its area is {a}.", "It covers {a}.")[rng.integers(2)]
+    think = ctx.seg(rng, cls) + " " + tail.format(a=options[idx])
     return TaskItem(q.format(c=scenes.CLASS_NAMES[cls], the=_the(cls), **{"is": _is(cls)}),
                     options, idx, think, LETTERS[idx], [ctx.mask(cls)],
                     meta={"classes": [cls], "pixels": n, "area_m2": area})
@@ -278,14 +257,12 @@ def build_cr(rng, ctx, wish=None):
     big, small = (a, b) if ctx.counts[a] > ctx.counts[b] else (b, a)
     winner = big if larger else small
     name = scenes.CLASS_NAMES
-    options, idx = _place(rng, name[winner], [name[small if larger else big]])
+    options, idx = [name[a], name[b]], (0 if winner == a else 1)  # in the question's order
     word = "larger" if larger else "smaller"
     q = ("Which covers a %s area: {a} or {b}?" % word,
          "Which is %s, {the_a} or {the_b}?" % word)[rng.integers(2)]
-    sa, sb = ctx.share(a), ctx.share(b)
-    think = "%s %s %s %s and %s %s, so %s is %s." % (
-        ctx.seg(rng, a), _seg_sentence(rng, b), _The(a), _covers(a) + " " + _pct(sa, sb),
-        _the(b), _pct(sb, sa), _the(winner), word)
+    think = "%s %s %s %s %s." % (ctx.seg(rng, a), _seg_sentence(rng, b), _The(winner),
+                                 _is(winner), word)
     return TaskItem(q.format(a=name[a], b=name[b], the_a=_the(a), the_b=_the(b)), options, idx,
                     think, LETTERS[idx], [ctx.mask(a), ctx.mask(b)],
                     meta={"classes": [a, b], "pixels": [int(ctx.counts[a]), int(ctx.counts[b])],
@@ -300,8 +277,7 @@ def build_brd(rng, ctx, wish):
     if not cands:
         return None
     a, b = _ordered(rng, cands[rng.integers(len(cands))])
-    options, idx = _place(rng, "Yes" if want_adjacent else "No",
-                          ["No" if want_adjacent else "Yes"])
+    options, idx = ["Yes", "No"], (0 if want_adjacent else 1)
     q = ("Does {a} touch {b}?", "Are {a} and {b} adjacent?",
          "Do {a} and {b} share a boundary?")[rng.integers(3)]
     if want_adjacent:
@@ -313,9 +289,6 @@ def build_brd(rng, ctx, wish):
                     [masks[a], masks[b]], meta={"classes": [a, b], "adjacent": want_adjacent})
 
 
-def format_distance_m(m):
-    return "%d m" % m
-
 
 def build_dm(rng, ctx, wish=None, pixel_size_m=scenes.PIXEL_SIZE_M):
     masks = {c: ctx.mask(c) for c in ctx.present()}
@@ -325,17 +298,12 @@ def build_dm(rng, ctx, wish=None, pixel_size_m=scenes.PIXEL_SIZE_M):
     a, b = _ordered(rng, cands[rng.integers(len(cands))])
     d_px = min_distance_px(masks[a], masks[b])
     metres = int(round(d_px * pixel_size_m))
-    h, w = ctx.labels.shape
-    distract = _ratio_distractors(rng, metres, 10, int(np.hypot(h, w) * pixel_size_m), 1.3)
-    if distract is None:
-        return None
-    options, idx = _place(rng, format_distance_m(metres), [format_distance_m(d) for d in distract])
+    idx = range_index(metres, DM_EDGES_M)
+    options = list(DM_RANGES)
     q = ("What is the shortest distance between {a} and {b}?", "How far is {a} from {b}?",
          "What is the gap between {a} and {b}?")[rng.integers(3)]
-    tail = ("Their closest pixels are {d} apart.", "The nearest points are {d} apart.",
-            "The gap is about {d}.")[rng.integers(3)]
-    think = "%s %s %s" % (ctx.seg(rng, a), _seg_sentence(rng, b),
-                          tail.format(d=format_distance_m(metres)))
+    tail = ("Their closest pixels are {d} apart.", "The gap is {d}.")[rng.integers(2)]
+    think = "%s %s %s" % (ctx.seg(rng, a), _seg_sentence(rng, b), tail.format(d=options[idx]))
     return TaskItem(q.format(a=_the(a), b=_the(b)), options, idx, think, LETTERS[idx],
                     [masks[a], masks[b]],
                     meta={"classes": [a, b], "distance_px": d_px, "distance_m": metres})
@@ -357,9 +325,8 @@ def build_bce(rng, destroyed_count, pre_mask, destroyed_mask):
     records.py's. Masks: the buildings before the event on frame 0, the destroyed ones on frame 1
     (the release feeds region tokens of frame seg_count % frames: pre, then post)."""
     d = int(destroyed_count)
-    distract = _spread_values(rng, d, np.arange(0, 13), lambda v, c: v != c,
-                              lambda v: np.exp(-np.abs(v - d) / 3.0))
-    options, idx = _place(rng, str(d), [str(v) for v in distract])
+    idx = range_index(d, BCE_EDGES)
+    options = list(BCE_RANGES)
     q = ("How many buildings were destroyed between the two images?",
          "How many buildings are destroyed in the post-event image?",
          "Count the buildings destroyed between the pre and post images.")[rng.integers(3)]
@@ -367,7 +334,7 @@ def build_bce(rng, destroyed_count, pre_mask, destroyed_mask):
              "Before the event the buildings are [SEG].")[rng.integers(2)]
     second = ("The destroyed ones are [SEG].",
               "After it, the destroyed buildings are [SEG].")[rng.integers(2)]
-    count = "1 building was destroyed." if d == 1 else "%d buildings were destroyed." % d
+    count = "Destroyed buildings: %s." % options[idx]
     return TaskItem(q, options, idx, " ".join([first, second, count]), LETTERS[idx],
                     [pre_mask, destroyed_mask], mask_frames=[0, 1],
                     meta={"destroyed": d})

@@ -46,6 +46,50 @@ class Example:
     seg_targets: torch.Tensor = None  # [nseg, S/4, S/4] ground truth, area-averaged
     answer_positions: List[int] = field(default_factory=list)  # positions whose target is in
     # the answer (letter between <answer> and </answer>)
+    seg_kinds: List[int] = field(default_factory=list)  # what each [SEG]'s mask shows (MASK_KINDS)
+    tail_positions: List[int] = field(default_factory=list)  # positions whose target lies after
+    # the last <REGION> and before <answer>: the sentence that states the finding
+    token_fractions: torch.Tensor = None  # [vision rows, classes]: class shares under each row
+
+
+# What a [SEG] mask shows: the six land-cover classes (tools/synth/scenes.py order), then the
+# buildings before the event and the destroyed ones of a building-change pair.
+NUM_LAND_COVER = 6
+BUILDINGS_BEFORE, BUILDINGS_DESTROYED = 6, 7
+NUM_MASK_KINDS = 8
+
+
+def mask_kinds(sample):
+    """Kind of each ground-truth mask of a synth sample (the order of its [SEG]s)."""
+    if sample["task_type"] == "BCE":
+        return [BUILDINGS_BEFORE, BUILDINGS_DESTROYED]
+    kinds = [int(c) for c in sample["meta"]["classes"]]
+    if len(kinds) != len(sample["masks"]):
+        raise ValueError(f"{sample['id']}: {len(kinds)} classes for {len(sample['masks'])} masks")
+    return kinds
+
+
+def _cell_fractions(labels, rows, cols):
+    """[rows * cols, classes]: the class shares of a label map over a rows x cols grid of cells
+    (area-weighted resampling of the one-hot map)."""
+    onehot = F.one_hot(torch.from_numpy(np.asarray(labels, dtype=np.int64)), NUM_LAND_COVER)
+    onehot = onehot.permute(2, 0, 1)[None].float()
+    cells = F.interpolate(onehot, size=(rows, cols), mode="area")[0]
+    return cells.permute(1, 2, 0).reshape(rows * cols, NUM_LAND_COVER)
+
+
+def token_fractions(labels, mode, grid, n_images, tokens_per_side):
+    """Class shares under every vision row, in the order of the rows (tiles row-major, tokens
+    row-major in a tile, then the thumbnail; one frame tile per image in single-tile modes)."""
+    n = tokens_per_side
+    if mode != "single":
+        return torch.cat([_cell_fractions(labels, n, n)] * n_images, 0)
+    full = _cell_fractions(labels, grid.rows * n, grid.cols * n)
+    full = full.reshape(grid.rows, n, grid.cols, n, NUM_LAND_COVER).permute(0, 2, 1, 3, 4)
+    parts = [full.reshape(-1, NUM_LAND_COVER)]
+    if grid.thumbnail:
+        parts.append(_cell_fractions(labels, n, n))
+    return torch.cat(parts, 0)
 
 
 class Layout:
@@ -114,6 +158,7 @@ def make_example(sample, layout, inject_regions=True):
     prompt_ids = lay.tokenizer.encode(prompt_mod.build_prompt(query, blocks, lay.prompt),
                                       allow_special=True)
     answer_ids = lay.tokenizer.encode(sample["cot"], allow_special=True) + [lay.im_end]
+    kinds = mask_kinds(sample)
 
     ids = list(prompt_ids)
     chosen = [False] * len(ids)   # is position p an id the loop chooses (a loss target)?
@@ -152,15 +197,25 @@ def make_example(sample, layout, inject_regions=True):
 
     ids_t = torch.tensor(ids, dtype=torch.int64)
     labels = torch.full((len(ids),), IGNORE, dtype=torch.int64)
-    answer_positions = []
-    in_answer = False
+    answer_positions, tail_positions = [], []
+    phase = "prompt"  # prompt -> reasoning -> answer (between <answer> and </answer>) -> end
+    last_seg = max(seg_positions) if seg_positions else len(ids)
     for p in range(len(ids) - 1):
-        if chosen[p + 1]:
-            labels[p] = ids[p + 1]
-            if in_answer and ids[p + 1] != lay.answer_end:
-                answer_positions.append(p)
-        if ids[p + 1] == lay.answer_start:
-            in_answer = True
+        target = ids[p + 1]
+        if phase == "prompt" and p + 1 >= len(prompt_ids):
+            phase = "reasoning"  # (the instruction in the prompt names the tags too)
+        if phase == "reasoning" and target == lay.answer_start:
+            phase = "answer"
+        elif phase == "answer" and target == lay.answer_end:
+            phase = "end"
+        if not chosen[p + 1]:
+            continue
+        labels[p] = target
+        if phase == "answer" and target != lay.answer_start:
+            answer_positions.append(p)
+        elif phase == "reasoning" and p > last_seg:
+            tail_positions.append(p)
+
     image_positions = (ids_t == lay.img_context).nonzero().reshape(-1)
     if image_positions.numel() != sum(blocks):
         raise ValueError(f"{sample['id']}: {image_positions.numel()} <IMG_CONTEXT> for "
@@ -170,7 +225,10 @@ def make_example(sample, layout, inject_regions=True):
                    region_positions=torch.tensor(region_positions, dtype=torch.int64),
                    region_rows=torch.tensor(region_rows, dtype=torch.int64), labels=labels,
                    seg_positions=seg_positions, seg_frames=seg_frames,
-                   seg_targets=torch.stack(targets), answer_positions=answer_positions)
+                   seg_targets=torch.stack(targets), answer_positions=answer_positions,
+                   seg_kinds=kinds, tail_positions=tail_positions,
+                   token_fractions=token_fractions(sample["labels"], mode, grid, len(tiles)
+                                                   if mode != "single" else 1, tps))
 
 
 def _attention(att, hs, cos, sin, prefix_kv, bias):
@@ -243,12 +301,66 @@ def dice_loss(logits, target):
     return 1.0 - (2.0 * (p * t).sum(1) + 1.0) / (p.sum(1) + t.sum(1) + 1.0)
 
 
+def mask_losses(model, feat, hr0, hr1, lang, target, pos_weight=1.0):
+    """SAM-2's three multimask outputs for the language embeddings `lang` [N, C] on the image
+    features (one row per mask) against the soft targets [N, S/4, S/4]: (BCE + Dice over the three
+    outputs, MSE of the IoU head, low-res IoU of the output the IoU head picks)."""
+    g = model.grounding_encoder
+    pe = g.sam2_model.sam_prompt_encoder
+    sparse = torch.cat([pe.not_a_point(2).expand(lang.shape[0], -1, -1), lang[:, None, :]], 1)
+    masks, iou_pred, _ = g.sam2_model.sam_mask_decoder(feat, pe.dense_pe(), sparse,
+                                                       pe.dense_no_mask(), hr0, hr1)
+    masks, iou_pred = masks[:, 1:], iou_pred[:, 1:]
+    k = masks.shape[1]
+    tgt = target[:, None].expand(-1, k, -1, -1)
+    pw = torch.tensor(float(pos_weight)) if pos_weight != 1.0 else None
+    bce = F.binary_cross_entropy_with_logits(masks, tgt, reduction="none",
+                                             pos_weight=pw).mean((2, 3))
+    dice = dice_loss(masks.reshape(-1, *masks.shape[2:]), tgt.reshape(-1, *tgt.shape[2:]))
+    mask_loss = (bce + dice.reshape(bce.shape)).mean()
+    with torch.no_grad():
+        pred = masks > 0
+        gt = tgt > 0.5
+        inter = (pred & gt).flatten(2).sum(-1).float()
+        union = (pred | gt).flatten(2).sum(-1).float().clamp(min=1)
+        true_iou = inter / union
+    # the IoU head learns each output's IoU, so the release's argmax picks a good one
+    iou_loss = F.mse_loss(iou_pred, true_iou)
+    best = iou_pred.argmax(1)
+    picked_iou = true_iou.gather(1, best[:, None]).mean()
+    return mask_loss, iou_loss, picked_iou.detach()
+
+
+def sam_stage_losses(model, examples, kind_table, pos_weight=1.0):
+    """SAM-2 alone, prompted with a learnt embedding per mask kind (`kind_table` [kinds, C]) in
+    the language slot: the grounding encoder learns to segment before any LLM exists."""
+    g = model.grounding_encoder
+    feat, hr0, hr1 = g.encode_image(torch.cat([e.sam_inputs for e in examples], 0))
+    index, kinds, targets = [], [], []
+    base = 0
+    for e in examples:
+        index += [base + f for f in e.seg_frames]
+        kinds += e.seg_kinds
+        targets.append(e.seg_targets)
+        base += e.sam_inputs.shape[0]
+    index = torch.tensor(index, dtype=torch.int64)
+    lang = kind_table[torch.tensor(kinds, dtype=torch.int64)]
+    mask_loss, iou_loss, iou = mask_losses(model, feat.index_select(0, index), hr0.index_select(
+        0, index), hr1.index_select(0, index), lang, torch.cat(targets, 0), pos_weight)
+    return {"loss": mask_loss + 0.1 * iou_loss, "mask": mask_loss.detach(), "iou": iou}
+
+
 def batch_losses(model, examples, mask_weight=1.0, answer_weight=1.0, lm_weight=1.0,
-                 pos_weight=1.0):
+                 pos_weight=1.0, tail_weight=1.0, kind_table=None, align_weight=0.0,
+                 probe=None, probe_weight=0.0):
     """Forward a list of Examples; returns a dict of scalar tensors: loss, lm, mask, and the
     detached metrics iou (low-res, best-IoU output vs GT > 0.5) and token accuracy.
     `pos_weight` > 1 weighs the mask BCE's positive term (objects cover a small share of the
-    image: unweighted, an all-empty mask is a deep, flat minimum for a SAM-2 trained from scratch)."""
+    image: unweighted, an all-empty mask is a deep, flat minimum for a SAM-2 trained from scratch).
+    `tail_weight` weighs the reasoning's last sentence (the finding, after the last <REGION>);
+    `kind_table` + `align_weight`: MSE between text_hidden_fcs at each [SEG] and the embedding
+    the SAM-2 stage learnt for that mask kind; `probe` (a module vision row -> class logits) +
+    `probe_weight`: cross-entropy of the vision rows against the class shares under them."""
     vis = model.extract_feature(torch.cat([e.pixels for e in examples], 0))
     d = vis.shape[-1]
     lengths = [e.ids.numel() for e in examples]
@@ -269,54 +381,53 @@ def batch_losses(model, examples, mask_weight=1.0, answer_weight=1.0, lm_weight=
     labels = torch.stack([F.pad(e.labels, (0, lmax - e.labels.numel()), value=IGNORE)
                           for e in examples])
     weights = (labels != IGNORE).float()
-    if answer_weight != 1.0:
-        for i, e in enumerate(examples):
-            if e.answer_positions:
-                weights[i, torch.tensor(e.answer_positions)] = answer_weight
+    for i, e in enumerate(examples):
+        if answer_weight != 1.0 and e.answer_positions:
+            weights[i, torch.tensor(e.answer_positions)] = answer_weight
+        if tail_weight != 1.0 and e.tail_positions:
+            weights[i, torch.tensor(e.tail_positions)] = tail_weight
     ce = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), labels.reshape(-1).clamp(min=0),
                          reduction="none").reshape(labels.shape)
     lm_loss = (ce * weights).sum() / weights.sum()
     with torch.no_grad():
         valid = labels != IGNORE
         token_acc = ((logits.argmax(-1) == labels) & valid).sum().float() / valid.sum()
+        ans = torch.zeros_like(valid)
+        for i, e in enumerate(examples):
+            if e.answer_positions:
+                ans[i, torch.tensor(e.answer_positions)] = True
+        answer_acc = ((logits.argmax(-1) == labels) & ans).sum().float() / ans.sum().clamp(min=1)
 
     # [SEG] path
-    seg_hidden, seg_image, targets = [], [], []
+    seg_hidden, seg_image, targets, kinds = [], [], [], []
     image_base = 0
     for i, e in enumerate(examples):
         for p, frame in zip(e.seg_positions, e.seg_frames):
             seg_hidden.append(hidden[i, p])
             seg_image.append(image_base + frame)
         targets.append(e.seg_targets)
+        kinds += e.seg_kinds
         image_base += e.sam_inputs.shape[0]
     g = model.grounding_encoder
     feat, hr0, hr1 = g.encode_image(torch.cat([e.sam_inputs for e in examples], 0))
     index = torch.tensor(seg_image, dtype=torch.int64)
     lang = model.text_hidden_fcs(torch.stack(seg_hidden))
-    pe = g.sam2_model.sam_prompt_encoder
-    sparse = torch.cat([pe.not_a_point(2).expand(lang.shape[0], -1, -1), lang[:, None, :]], 1)
-    masks, iou_pred, _ = g.sam2_model.sam_mask_decoder(
-        feat.index_select(0, index), pe.dense_pe(), sparse, pe.dense_no_mask(),
-        hr0.index_select(0, index), hr1.index_select(0, index))
-    masks, iou_pred = masks[:, 1:], iou_pred[:, 1:]
-    target = torch.cat(targets, 0)
-    k = masks.shape[1]
-    tgt = target[:, None].expand(-1, k, -1, -1)
-    pw = torch.tensor(float(pos_weight)) if pos_weight != 1.0 else None
-    bce = F.binary_cross_entropy_with_logits(masks, tgt, reduction="none",
-                                             pos_weight=pw).mean((2, 3))
-    dice = dice_loss(masks.reshape(-1, *masks.shape[2:]), tgt.reshape(-1, *tgt.shape[2:]))
-    mask_loss = (bce + dice.reshape(bce.shape)).mean()
-    with torch.no_grad():
-        pred = masks > 0
-        gt = (tgt > 0.5)
-        inter = (pred & gt).flatten(2).sum(-1).float()
-        union = (pred | gt).flatten(2).sum(-1).float().clamp(min=1)
-        true_iou = inter / union
-    # the IoU head learns each output's IoU, so the release's argmax picks a good one
-    iou_loss = F.mse_loss(iou_pred, true_iou)
-    best = iou_pred.argmax(1)
-    picked_iou = true_iou.gather(1, best[:, None]).mean()
+    mask_loss, iou_loss, picked_iou = mask_losses(
+        model, feat.index_select(0, index), hr0.index_select(0, index), hr1.index_select(0, index),
+        lang, torch.cat(targets, 0), pos_weight)
     loss = lm_weight * lm_loss + mask_weight * mask_loss + 0.1 * iou_loss
-    return {"loss": loss, "lm": lm_loss.detach(), "mask": mask_loss.detach(),
-            "iou": picked_iou.detach(), "token_acc": token_acc.detach()}
+    out = {"lm": lm_loss.detach(), "mask": mask_loss.detach(), "iou": picked_iou,
+           "token_acc": token_acc.detach(), "answer_acc": answer_acc}
+    if kind_table is not None and align_weight:
+        want = kind_table[torch.tensor(kinds, dtype=torch.int64)]
+        align = F.mse_loss(lang, want) / want.pow(2).mean().clamp(min=1e-6)
+        loss = loss + align_weight * align
+        out["align"] = align.detach()
+    if probe is not None and probe_weight:
+        fractions = torch.cat([e.token_fractions for e in examples], 0)
+        logp = F.log_softmax(probe(vis.reshape(-1, d)), -1)
+        probe_loss = -(fractions * logp).sum(-1).mean()
+        loss = loss + probe_weight * probe_loss
+        out["probe"] = probe_loss.detach()
+    out["loss"] = loss
+    return out
