@@ -4,6 +4,7 @@
 #include <chrono>
 #include <unordered_set>
 
+#include "model/kv_cache.h"
 #include "model/sampling.h"
 #include "model/seg_round.h"
 #include "model/text_stream.h"
@@ -40,13 +41,15 @@ class LlmSteps {
     return out;
   }
 
-  // (logits [V], hidden [D]) of the last of `embeds`, fed at positions start.. on `cache`.
+  // (logits [V], hidden [D]) of the last of `embeds`, fed at positions start.. on `cache` (the
+  // module sees only the slots up to the bucket that holds the last position: kv_cache.h).
   std::pair<torch::Tensor, torch::Tensor> step(const torch::Tensor& embeds, int64_t start,
                                                torch::Tensor& cache) {
     torch::Tensor start_t =
         torch::tensor(std::vector<int64_t>{start}, torch::kInt64).to(model_.device);
+    torch::Tensor attended = attended_cache(cache, start + embeds.size(0));
     auto out = call_module(file_, "forward", [&] {
-      return llm_.forward({embeds, start_t, cache});
+      return llm_.forward({embeds, start_t, attended});
     });
     if (!out.isTuple() || out.toTuple()->elements().size() != 2) {
       throw Error(file_, "forward must return a tuple (logits, hidden)");
