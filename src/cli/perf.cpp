@@ -25,6 +25,7 @@
 
 #include "cli/cli_options.h"
 #include "cli/commands.h"
+#include "model/cpu_gemm.h"
 #include "model/kv_cache.h"
 #include "model/model_impl.h"
 #include "model/scene_features.h"
@@ -439,6 +440,7 @@ int run_perf(const PerfArgs& args) {
     out["threads"] = threads;
     out["interop_threads"] = at::get_num_interop_threads();
     out["jit"] = args.jit;
+    out["cpu_gemm"] = cpu_gemm_backend();
     out["image"] = image_name;
     out["width"] = frames[0].width;
     out["height"] = frames[0].height;
@@ -488,7 +490,7 @@ int run_perf(const PerfArgs& args) {
             << bench.tiles() << " tile(s), prompt " << bench.prompt_tokens() << " tokens, "
             << bench.segs_per_question() << " [SEG] and " << bench.tokens_per_question()
             << " output ids per question; " << args.reps << " reps after " << args.warmup
-            << " warm-up; jit " << args.jit << "\n";
+            << " warm-up; jit " << args.jit << "; CPU GEMM " << cpu_gemm_backend() << "\n";
   return 0;
 }
 

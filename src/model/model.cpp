@@ -1,5 +1,6 @@
 #include <torch/script.h>
 
+#include "model/cpu_gemm.h"
 #include "model/device.h"
 #include "model/model_impl.h"
 
@@ -26,6 +27,9 @@ Model::~Model() = default;
 
 std::shared_ptr<const Model> Model::load(const std::string& bundle_dir,
                                          const ModelOptions& options) {
+  // Settles which GEMM the CPU matrix products use (cpu_gemm.cpp) before any runs, so that a bad
+  // TERRASCOPE_GEMM is an error here.
+  cpu_gemm_backend();
   const torch::Device device = parse_device(options.device);
   const torch::ScalarType dtype = parse_dtype(options.dtype, device);
   c10::InferenceMode guard;
