@@ -1,4 +1,8 @@
+#include <torch/csrc/jit/runtime/graph_executor.h>
 #include <torch/script.h>
+
+#include <cstdlib>
+#include <string>
 
 #include "model/cpu_gemm.h"
 #include "model/device.h"
@@ -22,6 +26,27 @@ const char* stop_reason_name(StopReason reason) {
   return "unknown";
 }
 
+namespace {
+
+// The TorchScript executor for CPU models: the legacy executor (profiling mode off) unless
+// TERRASCOPE_JIT=profiling. Measured with `terrascope perf` (BENCHMARKS.md, issue 7): as fast as
+// the profiling executor on the tiny bundle, and it frees intermediate values as it goes, where the
+// profiling executor's first (profiling) run of `llm.forward` keeps them to the end of the call:
+// a 317-token prefill of a 730 MB random model raised the peak RSS by ~300 MB more. The setting is
+// process-wide and must come before the first call of any module; CUDA models keep libtorch's
+// default (its fusers need the profiling executor).
+void choose_cpu_executor() {
+  const char* env = std::getenv("TERRASCOPE_JIT");
+  const std::string value = env ? env : "";
+  if (value == "profiling") return;
+  if (!value.empty() && value != "legacy") {
+    throw Error("TERRASCOPE_JIT", "'" + value + "' is not one of: legacy, profiling");
+  }
+  torch::jit::getProfilingMode() = false;
+}
+
+}  // namespace
+
 Model::Model(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Model::~Model() = default;
 
@@ -32,6 +57,7 @@ std::shared_ptr<const Model> Model::load(const std::string& bundle_dir,
   cpu_gemm_backend();
   const torch::Device device = parse_device(options.device);
   const torch::ScalarType dtype = parse_dtype(options.dtype, device);
+  if (device.is_cpu()) choose_cpu_executor();
   c10::InferenceMode guard;
   auto impl =
       std::unique_ptr<Impl>(new Impl{load_bundle(bundle_dir, device, dtype), device, dtype});
