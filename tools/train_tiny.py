@@ -164,6 +164,9 @@ def main(argv=None):
     parser.add_argument("--tail-weight", type=float, default=1.0,
                         help="loss weight of the reasoning's last sentence (the finding)")
     parser.add_argument("--freeze", help="comma-separated parameter-name prefixes to freeze")
+    parser.add_argument("--sam-frozen-steps", type=int, default=0,
+                        help="SAM-2 learns only from this step on (a trained SAM-2 is not pulled "
+                        "towards the untrained LLM's first [SEG] states)")
     args = parser.parse_args(argv)
 
     t0 = time.time()
@@ -231,10 +234,11 @@ def main(argv=None):
         if not p.requires_grad:
             continue
         wd = 0.0 if p.dim() < 2 or "norm" in name or "embed" in name else args.weight_decay
-        scale = args.sam_lr_scale if name.startswith("grounding_encoder.") else 1.0
-        groups.setdefault((wd, scale), []).append(p)
-    param_groups = [{"params": ps, "weight_decay": wd, "lr_scale": scale}
-                    for (wd, scale), ps in sorted(groups.items())]
+        sam = name.startswith("grounding_encoder.")
+        scale = args.sam_lr_scale if sam else 1.0
+        groups.setdefault((wd, scale, sam), []).append(p)
+    param_groups = [{"params": ps, "weight_decay": wd, "lr_scale": scale, "sam": sam}
+                    for (wd, scale, sam), ps in sorted(groups.items())]
     if extra:
         param_groups.append({"params": extra, "weight_decay": 0.0, "lr_scale": 1.0})
     opt = torch.optim.AdamW(param_groups, lr=args.lr, betas=(0.9, 0.98), eps=1e-8)
@@ -248,7 +252,10 @@ def main(argv=None):
     step = 0
     for step, batch in enumerate(loader):
         for group in opt.param_groups:
-            group["lr"] = group["lr_scale"] * lr_at(step, args.steps, args.lr, args.warmup)
+            scale = group["lr_scale"]
+            if group.get("sam") and step < args.sam_frozen_steps:
+                scale = 0.0
+            group["lr"] = scale * lr_at(step, args.steps, args.lr, args.warmup)
         if args.stage == "sam":
             out = sam_stage_losses(model, batch, kind_table, pos_weight=args.pos_weight)
         else:

@@ -33,6 +33,9 @@ struct Policies {
   std::string region_selection = "release";  // "release" (NEAREST resize) | "paper" (cell > 50%)
   std::string frame_choice = "release";      // "release" (seg_count % frames) | "indicator"
   std::string sar_fusion = "release";        // "release" | "adaptive" (Eq. 4-5) | "concat"
+  // Diagnosis only (the grounding ablation): false feeds no <REGION> rows after a [SEG]; the mask
+  // is still made and returned. Not a manifest policy: the release always injects.
+  bool inject_regions = true;
 };
 
 // Token choice. temperature 0 is greedy (the release); otherwise temperature, then top-k, then

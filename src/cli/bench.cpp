@@ -258,6 +258,8 @@ nlohmann::json report_json(const BenchTally& tally, const std::string& model_nam
                   {"correct_samples", iou.correct_samples},
                   {"mean_correct", iou.correct_samples > 0 ? nlohmann::json(iou.mean_correct)
                                                            : nlohmann::json(nullptr)},
+                  {"masks", iou.masks},
+                  {"mean_per_mask", iou.mean_per_mask},
                   {"wrong_samples", iou.wrong_samples},
                   {"mean_wrong", iou.wrong_samples > 0 ? nlohmann::json(iou.mean_wrong)
                                                        : nlohmann::json(nullptr)}};
@@ -286,7 +288,11 @@ std::string report_markdown(const BenchTally& tally, const std::string& model_na
     out << (i ? ", " : "") << tasks[i].task << " " << tasks[i].total;
   }
   out << "), overall " << percent(all.accuracy()) << "%, " << all.unparsable
-      << " unparsable answers.\n";
+      << " unparsable answers";
+  if (tally.unanswered() > 0) {
+    out << "; " << tally.unanswered() << " samples without an answer key (masks only)";
+  }
+  out << ".\n";
   const IouSummary iou = tally.iou();
   if (iou.samples > 0) {
     auto part = [](double mean, int n) {
@@ -295,7 +301,8 @@ std::string report_markdown(const BenchTally& tally, const std::string& model_na
     out << "\nMask quality, mean IoU against ground truth (" << iou.samples
         << " samples): " << fixed3(iou.mean) << "; correct answers "
         << part(iou.mean_correct, iou.correct_samples) << ", wrong answers "
-        << part(iou.mean_wrong, iou.wrong_samples) << ".\n";
+        << part(iou.mean_wrong, iou.wrong_samples) << "; over all " << iou.masks << " [SEG] masks "
+        << fixed3(iou.mean_per_mask) << ".\n";
   }
   return out.str();
 }
@@ -449,7 +456,15 @@ int run_bench(const BenchArgs& args) {
     if (!record["error"].is_null()) ++errors;
     std::optional<double> iou;
     if (record.contains("iou") && record["iou"].is_number()) iou = record["iou"].get<double>();
-    tally.add(sample.task, correct, prediction.letter, iou);
+    // No answer key (referring segmentation): no accuracy, only the masks count.
+    if (sample.answer.empty()) {
+      tally.add_unanswered(iou);
+    } else {
+      tally.add(sample.task, correct, prediction.letter, iou);
+    }
+    if (record.contains("ious") && record["ious"].is_array()) {
+      tally.add_mask_ious(record["ious"].get<std::vector<double>>());
+    }
     if (found == previous.end()) {
       if (sample_file) sample_file->append(record);
       progress.item_done(record["error"].is_null());

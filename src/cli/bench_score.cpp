@@ -229,6 +229,18 @@ void BenchTally::add(const std::string& task, bool correct, bool letter,
   }
 }
 
+void BenchTally::add_unanswered(std::optional<double> iou) {
+  unanswered_ += 1;
+  if (!iou) return;
+  iou_sum_ += *iou;
+  iou_n_ += 1;
+}
+
+void BenchTally::add_mask_ious(const std::vector<double>& ious) {
+  for (const double v : ious) mask_iou_sum_ += v;
+  mask_n_ += static_cast<int>(ious.size());
+}
+
 std::vector<TaskScore> BenchTally::tasks() const {
   std::vector<TaskScore> out;
   for (const auto& [name, score] : per_task_) out.push_back(score);
@@ -258,6 +270,8 @@ IouSummary BenchTally::iou() const {
   IouSummary s;
   s.samples = iou_n_;
   s.mean = iou_n_ > 0 ? iou_sum_ / iou_n_ : 0.0;
+  s.masks = mask_n_;
+  s.mean_per_mask = mask_n_ > 0 ? mask_iou_sum_ / mask_n_ : 0.0;
   s.correct_samples = iou_n_correct_;
   s.mean_correct = iou_n_correct_ > 0 ? iou_sum_correct_ / iou_n_correct_ : 0.0;
   s.wrong_samples = iou_n_wrong_;

@@ -65,23 +65,34 @@ struct IouSummary {
   double mean_correct = 0;  // over samples answered correctly (the paper's Fig. 6 split)
   int wrong_samples = 0;
   double mean_wrong = 0;
+  int masks = 0;  // every ground-truth mask ([SEG]) of every sample
+  double mean_per_mask = 0;
 };
 
 class BenchTally {
  public:
   // One scored sample; `iou` when the sample has ground-truth masks.
   void add(const std::string& task, bool correct, bool letter, std::optional<double> iou);
+  // A sample without an answer to score (referring segmentation: "Segment the water."): its IoU
+  // counts, its task has no accuracy.
+  void add_unanswered(std::optional<double> iou);
+  // The IoU of each ground-truth mask of one sample (the per-[SEG] mean of the report).
+  void add_mask_ious(const std::vector<double>& ious);
   std::vector<TaskScore> tasks() const;
   TaskScore overall() const;      // micro: all samples together
   double macro_accuracy() const;  // mean of the per-task accuracies (the paper's headline)
   IouSummary iou() const;
-  int samples() const { return overall_.total; }
+  int samples() const { return overall_.total + unanswered_; }  // scored + unanswered
+  int unanswered() const { return unanswered_; }
 
  private:
   std::map<std::string, TaskScore> per_task_;
   TaskScore overall_;
   double iou_sum_ = 0, iou_sum_correct_ = 0, iou_sum_wrong_ = 0;
   int iou_n_ = 0, iou_n_correct_ = 0, iou_n_wrong_ = 0;
+  int unanswered_ = 0;
+  double mask_iou_sum_ = 0;
+  int mask_n_ = 0;
 };
 
 // Position of a task name in the paper's table (CA=0 ... BCE=5); -1 for other names.

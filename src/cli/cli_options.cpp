@@ -121,6 +121,8 @@ void add_generation_options(CLI::App& cmd, GenerationArgs& args) {
       ->check(CLI::Range(1, 1 << 24));
   group->add_option("--max-seg-rounds", args.max_seg_rounds, "[SEG] rounds at most (release 20)")
       ->check(CLI::Range(1, 1 << 20));
+  group->add_flag("--no-region-injection", args.no_region_injection,
+                  "Diagnosis: feed no <REGION> rows after a [SEG] (grounding ablation)");
   group->add_option("--temperature", args.temperature, "0 = greedy (the release)")
       ->check(CLI::Range(0.0, 100.0));
   group->add_option("--top-k", args.top_k, "Sampling: keep the k likeliest (0 = all)")
@@ -138,6 +140,7 @@ AskParams ask_params(const Model& model, const GenerationArgs& args) {
   if (args.sar_fusion) params.policies.sar_fusion = *args.sar_fusion;
   if (args.max_new_tokens) params.max_new_tokens = *args.max_new_tokens;
   if (args.max_seg_rounds) params.max_seg_rounds = *args.max_seg_rounds;
+  if (args.no_region_injection) params.policies.inject_regions = false;
   params.sampling.temperature = args.temperature;
   params.sampling.top_k = args.top_k;
   params.sampling.top_p = args.top_p;
@@ -150,7 +153,8 @@ nlohmann::json params_json(const AskParams& params) {
            {{"region_cap", params.policies.region_cap},
             {"region_selection", params.policies.region_selection},
             {"frame_choice", params.policies.frame_choice},
-            {"sar_fusion", params.policies.sar_fusion}}},
+            {"sar_fusion", params.policies.sar_fusion},
+            {"inject_regions", params.policies.inject_regions}}},
           {"sampling",
            {{"temperature", params.sampling.temperature},
             {"top_k", params.sampling.top_k},

@@ -46,6 +46,7 @@ struct GenerationArgs {
   std::optional<int> region_cap;
   std::optional<std::string> region_selection, frame_choice, sar_fusion;
   std::optional<int> max_new_tokens, max_seg_rounds;
+  bool no_region_injection = false;
   double temperature = 0.0;
   int top_k = 0;
   double top_p = 1.0;

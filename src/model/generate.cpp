@@ -209,7 +209,7 @@ Answer generate_answer(const Model::Impl& model, SceneFeatures& scene,
       input.question_embeds = question_embeds;
       SegRoundOutput round = run_seg_round(model, scene, params.policies, input);
       answer.sam_ms += ms_since(t_seg);
-      const int64_t k = round.rows.size(0);
+      const int64_t k = params.policies.inject_regions ? round.rows.size(0) : 0;
       if (aborted()) {
         answer.segs.push_back(round.result);
         answer.stop = StopReason::kAborted;
@@ -220,7 +220,9 @@ Answer generate_answer(const Model::Impl& model, SceneFeatures& scene,
         answer.stop = StopReason::kContextFull;
         break;
       }
-      std::tie(logits, hidden) = llm.step(round.rows.to(embeds.scalar_type()), pos, cache);
+      if (k > 0) {
+        std::tie(logits, hidden) = llm.step(round.rows.to(embeds.scalar_type()), pos, cache);
+      }
       pos += k;
       for (int64_t i = 0; i < k; ++i) emit(ids.region);
       answer.segs.push_back(round.result);

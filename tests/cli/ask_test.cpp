@@ -130,6 +130,37 @@ TEST(AskCli, Sentinel2MasksOnTheInputGrid) {
   EXPECT_FALSE(run.out.empty());
 }
 
+// The grounding ablation (issue 6): with --no-region-injection the [SEG] still makes its mask and
+// reports the region tokens it would have fed, but none is fed. One [SEG] round ends the answer,
+// so the ids before it are the same in both runs and the output differs by exactly those rows.
+TEST(AskCli, NoRegionInjectionFeedsNoRegionRows) {
+  TempDir dir;
+  const std::string image = shared_data("sen1floods11/Spain_7370579_S2Hand.tif");
+  auto ask = [&](const std::string& name, const std::string& extra) {
+    const CliRun run = run_terrascope("ask " + tiny_model_args() + " --image " + quoted(image) +
+                                          " --preset sentinel2 -q 'Where is the water?'" +
+                                          " --max-seg-rounds 1 --json " + extra + " --out " +
+                                          quoted(dir.file(name)),
+                                      dir.path());
+    EXPECT_EQ(run.exit_code, 0) << run.err;
+    return json::parse(read_text(dir.file(name + "/result.json")));
+  };
+  const json with = ask("with", "");
+  const json without = ask("without", "--no-region-injection");
+  EXPECT_EQ(schema_errors(dir.file("without/result.json")), "");
+  EXPECT_EQ(with["params"]["policies"]["inject_regions"], true);
+  EXPECT_EQ(without["params"]["policies"]["inject_regions"], false);
+  ASSERT_EQ(with["stop_reason"], "max_seg_rounds") << with["text"];
+  ASSERT_EQ(without["stop_reason"], "max_seg_rounds") << without["text"];
+  const auto fed = with["segs"][0]["region_indices"].size();
+  ASSERT_GE(fed, 1u);
+  EXPECT_EQ(without["segs"][0]["region_indices"], with["segs"][0]["region_indices"]);
+  EXPECT_EQ(with["tokens"]["output"].get<int>() - without["tokens"]["output"].get<int>(),
+            static_cast<int>(fed));
+  EXPECT_EQ(with["segs"][0]["masks"][0]["measurements"]["pixel_count"],
+            without["segs"][0]["masks"][0]["measurements"]["pixel_count"]);
+}
+
 TEST(AskCli, SpaceNetUtmJsonOutputEqualsResultFile) {
   TempDir dir;
   const std::string image = shared_data("spacenet_solaris/sample_geotiff.tif");

@@ -122,6 +122,30 @@ TEST(BenchScore, TallyMacroMicroAndUnparsable) {
   EXPECT_DOUBLE_EQ(iou.mean_wrong, 0.2);
 }
 
+// Referring segmentation has no answer key: its masks count, its task gets no accuracy column and
+// does not drag the macro average down; the per-mask mean weighs every [SEG] alike.
+TEST(BenchScore, UnansweredSamplesCountOnlyForMasks) {
+  BenchTally tally;
+  tally.add("CA", true, true, 0.8);
+  tally.add("CR", false, true, 0.4);
+  tally.add_unanswered(0.9);
+  tally.add_unanswered(std::nullopt);
+  tally.add_mask_ious({0.8});
+  tally.add_mask_ious({0.6, 0.2});
+  tally.add_mask_ious({0.9});
+  ASSERT_EQ(tally.tasks().size(), 2u);
+  EXPECT_DOUBLE_EQ(tally.macro_accuracy(), 0.5);
+  EXPECT_EQ(tally.samples(), 4);
+  EXPECT_EQ(tally.unanswered(), 2);
+  EXPECT_EQ(tally.overall().total, 2);
+  const IouSummary iou = tally.iou();
+  EXPECT_EQ(iou.samples, 3);
+  EXPECT_DOUBLE_EQ(iou.mean, (0.8 + 0.4 + 0.9) / 3);
+  EXPECT_EQ(iou.correct_samples + iou.wrong_samples, 2);
+  EXPECT_EQ(iou.masks, 4);
+  EXPECT_DOUBLE_EQ(iou.mean_per_mask, (0.8 + 0.6 + 0.2 + 0.9) / 4);
+}
+
 TEST(BenchScore, CocoRleDecodesColumnMajorRuns) {
   // h=2, w=3; runs 1 zero, 2 ones, 3 zeros over column-major pixels:
   // (r0,c0)=0, (r1,c0)=1, (r0,c1)=1, then zeros.
