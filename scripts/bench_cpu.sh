@@ -16,7 +16,8 @@
 #
 # Environment: ROUNDS (default 5) baseline/engine pairs; JIT_ROUNDS (default 3) rounds of the
 # TorchScript executor comparison (0 skips it); MEM_CHECK=0 skips the peak-memory run on a
-# 730 MB random bundle (made once under TESTDATA, ~1.5 GB of disk with its checkpoint); THREADS (default: libtorch's) for both;
+# 730 MB random bundle (made once under TESTDATA, ~1.5 GB of disk with its checkpoint);
+# THREADS (default: libtorch's) for both;
 # WRITE=0 to leave BENCHMARKS.md alone (default: its block between the bench_cpu markers is
 # replaced); TESTDATA (default BUILD_DIR/testdata, made by scripts/make_testdata.sh when missing).
 set -euo pipefail
