@@ -5,7 +5,7 @@
 // public Session API: one question on a fresh session, and several questions on one scene (which
 // reuses the scene's features and the prompt prefix's KV cache). The decode loop's own overhead is
 // the engine's per-token time (between consecutive progress callbacks of plain tokens) over the
-// bare `llm.forward` step time measured in the same process.
+// bare `llm.forward` step time, the two interleaved token by token (decode_overhead()).
 #include <ATen/Parallel.h>
 #include <dlfcn.h>
 #include <sys/resource.h>
