@@ -9,7 +9,8 @@
 // the engine's executable: the dynamic linker binds libtorch's calls to the executable's definition
 // first, and it forwards to `dnnl_sgemm` (or, without oneDNN or with TERRASCOPE_GEMM=system, to the
 // next `sgemm_` in the search order, the system BLAS). A libtorch that does not call an external
-// `sgemm_` (pip wheels link MKL statically) never comes here, and nothing changes.
+// `sgemm_` (pip wheels link MKL statically) never comes here, and one whose own MKL `sgemm_` is
+// interposed by ours keeps using it.
 //
 // Numerics: oneDNN sums in another order (blocked, FMA), so products differ from netlib's in the
 // last bits (relative 1e-7); the golden parity tests (tests/model/parity_test.cpp) still match.
@@ -47,7 +48,13 @@ const Gemm& gemm() {
     g.system = reinterpret_cast<FortranSgemm>(dlsym(RTLD_NEXT, "sgemm_"));
     auto onednn = reinterpret_cast<DnnlSgemm>(dlsym(RTLD_DEFAULT, "dnnl_sgemm"));
     const char* env = std::getenv("TERRASCOPE_GEMM");
-    g.name = choose_cpu_gemm(env, onednn != nullptr);
+    // A libtorch that carries its own BLAS (pip wheels: MKL inside libtorch_cpu.so, whose sgemm_
+    // may be exported and so come here) keeps it: only an external BLAS is replaced.
+    Dl_info where{};
+    const bool blas_in_torch = g.system && dladdr(reinterpret_cast<void*>(g.system), &where) &&
+                               where.dli_fname &&
+                               std::string(where.dli_fname).find("libtorch") != std::string::npos;
+    g.name = choose_cpu_gemm(env, onednn != nullptr && !blas_in_torch);
     if (std::string(g.name) == "onednn") g.onednn = onednn;
     return g;
   }();
