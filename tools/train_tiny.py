@@ -116,9 +116,12 @@ def lr_at(step, steps, lr, warmup):
     return lr * (0.05 + 0.95 * 0.5 * (1.0 + math.cos(math.pi * min(1.0, progress))))
 
 
-def save(model, cfg, out, tokenizer_json):
+def save(model, cfg, out, tokenizer_json, kind_table=None):
+    """The checkpoint; with `kind_table` (a sam stage) also OUT/mask_kinds.pt for --kinds."""
     state = {k: v.detach().clone().float() for k, v in model.state_dict().items()}
     write_checkpoint(out, cfg, state, tokenizer_json)
+    if kind_table is not None:
+        torch.save(kind_table.detach().clone(), os.path.join(out, "mask_kinds.pt"))
 
 
 def main(argv=None):
@@ -246,6 +249,7 @@ def main(argv=None):
     loader = torch.utils.data.DataLoader(data, batch_size=args.batch, shuffle=False,
                                          num_workers=args.workers, collate_fn=list,
                                          prefetch_factor=4 if args.workers else 2)
+    saved_kinds = kind_table if args.stage == "sam" else None  # written beside each checkpoint
     model.train()
     sums, count = {}, 0
     stopped = "steps"
@@ -277,18 +281,14 @@ def main(argv=None):
             log(f"step {step + 1}/{args.steps} lr {lr_at(step, args.steps, args.lr, args.warmup):.2e} {means}")
             sums, count = {}, 0
         if (step + 1) % args.save_every == 0:
-            save(model, cfg, args.out, tokenizer_json)
-            if args.stage == "sam":
-                torch.save(kind_table.detach().clone(), os.path.join(args.out, "mask_kinds.pt"))
+            save(model, cfg, args.out, tokenizer_json, saved_kinds)
         if args.stop_at and step + 1 >= args.stop_at:
             stopped = f"stop-at {args.stop_at}"
             break
         if args.max_minutes and time.time() - t0 > args.max_minutes * 60:
             stopped = f"max-minutes {args.max_minutes}"
             break
-    save(model, cfg, args.out, tokenizer_json)
-    if args.stage == "sam":
-        torch.save(kind_table.detach().clone(), os.path.join(args.out, "mask_kinds.pt"))
+    save(model, cfg, args.out, tokenizer_json, saved_kinds)
     log(f"done: {step + 1} steps ({stopped}), {(time.time() - t0) / 60:.1f} min; "
         f"checkpoint {args.out}")
     if log_file:

@@ -331,11 +331,12 @@ def mask_losses(model, feat, hr0, hr1, lang, target, pos_weight=1.0):
     return mask_loss, iou_loss, picked_iou.detach()
 
 
-def sam_stage_losses(model, examples, kind_table, pos_weight=1.0):
-    """SAM-2 alone, prompted with a learnt embedding per mask kind (`kind_table` [kinds, C]) in
-    the language slot: the grounding encoder learns to segment before any LLM exists."""
-    g = model.grounding_encoder
-    feat, hr0, hr1 = g.encode_image(torch.cat([e.sam_inputs for e in examples], 0))
+def seg_inputs(model, examples):
+    """What SAM-2 sees at every [SEG] of a batch, in order: (feat, hr0, hr1) of the frame its
+    ground-truth mask belongs to, the mask kinds (tensor) and the targets [N, S/4, S/4]. The
+    images are encoded once each, whatever number of [SEG]s use them."""
+    feat, hr0, hr1 = model.grounding_encoder.encode_image(
+        torch.cat([e.sam_inputs for e in examples], 0))
     index, kinds, targets = [], [], []
     base = 0
     for e in examples:
@@ -344,9 +345,15 @@ def sam_stage_losses(model, examples, kind_table, pos_weight=1.0):
         targets.append(e.seg_targets)
         base += e.sam_inputs.shape[0]
     index = torch.tensor(index, dtype=torch.int64)
-    lang = kind_table[torch.tensor(kinds, dtype=torch.int64)]
-    mask_loss, iou_loss, iou = mask_losses(model, feat.index_select(0, index), hr0.index_select(
-        0, index), hr1.index_select(0, index), lang, torch.cat(targets, 0), pos_weight)
+    features = tuple(t.index_select(0, index) for t in (feat, hr0, hr1))
+    return features, torch.tensor(kinds, dtype=torch.int64), torch.cat(targets, 0)
+
+
+def sam_stage_losses(model, examples, kind_table, pos_weight=1.0):
+    """SAM-2 alone, prompted with a learnt embedding per mask kind (`kind_table` [kinds, C]) in
+    the language slot: the grounding encoder learns to segment before any LLM exists."""
+    features, kinds, targets = seg_inputs(model, examples)
+    mask_loss, iou_loss, iou = mask_losses(model, *features, kind_table[kinds], targets, pos_weight)
     return {"loss": mask_loss + 0.1 * iou_loss, "mask": mask_loss.detach(), "iou": iou}
 
 
@@ -399,27 +406,15 @@ def batch_losses(model, examples, mask_weight=1.0, answer_weight=1.0, lm_weight=
         answer_acc = ((logits.argmax(-1) == labels) & ans).sum().float() / ans.sum().clamp(min=1)
 
     # [SEG] path
-    seg_hidden, seg_image, targets, kinds = [], [], [], []
-    image_base = 0
-    for i, e in enumerate(examples):
-        for p, frame in zip(e.seg_positions, e.seg_frames):
-            seg_hidden.append(hidden[i, p])
-            seg_image.append(image_base + frame)
-        targets.append(e.seg_targets)
-        kinds += e.seg_kinds
-        image_base += e.sam_inputs.shape[0]
-    g = model.grounding_encoder
-    feat, hr0, hr1 = g.encode_image(torch.cat([e.sam_inputs for e in examples], 0))
-    index = torch.tensor(seg_image, dtype=torch.int64)
+    seg_hidden = [hidden[i, p] for i, e in enumerate(examples) for p in e.seg_positions]
+    features, kinds, targets = seg_inputs(model, examples)
     lang = model.text_hidden_fcs(torch.stack(seg_hidden))
-    mask_loss, iou_loss, picked_iou = mask_losses(
-        model, feat.index_select(0, index), hr0.index_select(0, index), hr1.index_select(0, index),
-        lang, torch.cat(targets, 0), pos_weight)
+    mask_loss, iou_loss, picked_iou = mask_losses(model, *features, lang, targets, pos_weight)
     loss = lm_weight * lm_loss + mask_weight * mask_loss + 0.1 * iou_loss
     out = {"lm": lm_loss.detach(), "mask": mask_loss.detach(), "iou": picked_iou,
            "token_acc": token_acc.detach(), "answer_acc": answer_acc}
     if kind_table is not None and align_weight:
-        want = kind_table[torch.tensor(kinds, dtype=torch.int64)]
+        want = kind_table[kinds]
         align = F.mse_loss(lang, want) / want.pow(2).mean().clamp(min=1e-6)
         loss = loss + align_weight * align
         out["align"] = align.detach()
