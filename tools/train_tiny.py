@@ -2,19 +2,23 @@
 """Train terrascope-tiny: the reference TerraScope at a small configuration, on synthetic
 Terra-CoT (tools/synth, training seeds >= 1,000,000), on CPU.
 
-    train_tiny.py --out models/terrascope-tiny [--steps N] [--batch B] [--lr LR]
-                  [--max-minutes M] [--seed S] [--threads 2]
+    train_tiny.py --out models/terrascope-tiny [--stage sam|joint] [--steps N] [--batch B]
+                  [--fresh F] [--lr LR] [--max-minutes M] [--seed S] [--threads 2]
+
+scripts/train_tiny.sh runs the two stages that made the committed weights (TRAINING.md), with
+tools/onednn_sgemm.c preloaded (Debian's torch multiplies through the reference BLAS).
 
 What it does (tools/terrascope_ref/train_losses.py has the sequence layout and the losses):
 1. a byte-level BPE tokenizer with Qwen2's structure and every special token, its merges learnt
    (tools/make_tiny_tokenizer.py's trainer) over the release's instruction and the prompts and
    reasoning of the first training samples;
 2. the model: 112 px tiles, patch 14 -> 16 tokens per tile; InternViT 64 x 2 layers; Qwen2
-   96 hidden x 3 layers (4 heads, 2 KV heads); SAM-2 at 64 px (Hiera 16 wide, d_model 64;
-   128 px costs ten times more on this CPU);
-3. AdamW, linear warm-up then cosine decay over --steps, batches of --batch samples
-   (sample i of step s is training sample s*batch + i: the run is a pure function of the
-   arguments), LM loss + BCE/Dice mask loss through the [SEG] path with <REGION> injection;
+   96 hidden x 3 layers (4 heads, 2 KV heads); SAM-2 at 128 px (Hiera 16 wide, d_model 64);
+3. AdamW, linear warm-up then cosine decay over --steps, batches of --batch examples: --fresh
+   new ones (sample i of step s is training sample first + s*fresh + i) and the rest drawn again
+   from the last --replay-size (a seeded generator: the run is a pure function of the arguments,
+   up to the BLAS's summation order), LM loss + BCE/Dice mask loss through the [SEG] path with
+   <REGION> injection; --stage sam trains SAM-2 alone first (train_losses.sam_stage_losses);
 4. the checkpoint in the released layout (config.json, model.safetensors, tokenizer.json) at the
    end and every --save-every steps; --max-minutes stops early (cleanly, saving) and says so.
 """
@@ -109,6 +113,29 @@ class SampleSet(torch.utils.data.Dataset):
         return make_example(records.train_sample(self.first + int(i)), self.layout)
 
 
+class Replay:
+    """The last `size` training examples; `batch(fresh, n)` returns the fresh examples plus
+    n - len(fresh) drawn (uniformly, with replacement, from a seeded generator) from the memory,
+    which the fresh ones enter first. With n == len(fresh) it is the identity."""
+
+    def __init__(self, size, seed):
+        self.size = max(1, int(size))
+        self.memory = []
+        self.next = 0
+        self.rng = random.Random(seed)
+
+    def batch(self, fresh, n):
+        for e in fresh:
+            if len(self.memory) < self.size:
+                self.memory.append(e)
+            else:
+                self.memory[self.next] = e
+                self.next = (self.next + 1) % self.size
+        extra = [self.memory[self.rng.randrange(len(self.memory))]
+                 for _ in range(n - len(fresh))]
+        return list(fresh) + extra
+
+
 def lr_at(step, steps, lr, warmup):
     if step < warmup:
         return lr * (step + 1) / warmup
@@ -139,6 +166,11 @@ def main(argv=None):
     parser.add_argument("--threads", type=int, default=1,
                         help="torch threads (1: on a shared, loaded CPU, 2 threads spin and lose)")
     parser.add_argument("--workers", type=int, default=1, help="data loader processes")
+    parser.add_argument("--fresh", type=int, default=0,
+                        help="new samples per step (0: --batch); the rest of each batch is drawn "
+                        "again from the last --replay-size samples (generating a scene costs "
+                        "more CPU than training on it)")
+    parser.add_argument("--replay-size", type=int, default=2048)
     parser.add_argument("--max-minutes", type=float, default=0.0,
                         help="stop (and save) after this wall time; 0: no limit")
     parser.add_argument("--log-every", type=int, default=20)
@@ -245,8 +277,12 @@ def main(argv=None):
     if extra:
         param_groups.append({"params": extra, "weight_decay": 0.0, "lr_scale": 1.0})
     opt = torch.optim.AdamW(param_groups, lr=args.lr, betas=(0.9, 0.98), eps=1e-8)
-    data = SampleSet(layout, args.steps * args.batch, args.first_sample)
-    loader = torch.utils.data.DataLoader(data, batch_size=args.batch, shuffle=False,
+    fresh = args.fresh or args.batch
+    if not 0 < fresh <= args.batch:
+        parser.error(f"--fresh {args.fresh}: must be between 1 and --batch ({args.batch})")
+    data = SampleSet(layout, args.steps * fresh, args.first_sample)
+    replay = Replay(args.replay_size, args.seed)
+    loader = torch.utils.data.DataLoader(data, batch_size=fresh, shuffle=False,
                                          num_workers=args.workers, collate_fn=list,
                                          prefetch_factor=4 if args.workers else 2)
     saved_kinds = kind_table if args.stage == "sam" else None  # written beside each checkpoint
@@ -255,6 +291,7 @@ def main(argv=None):
     stopped = "steps"
     step = 0
     for step, batch in enumerate(loader):
+        batch = replay.batch(batch, args.batch)
         for group in opt.param_groups:
             scale = group["lr_scale"]
             if group.get("sam") and step < args.sam_frozen_steps:

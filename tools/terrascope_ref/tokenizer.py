@@ -166,14 +166,15 @@ class Tokenizer:
         start_offset = 0
         pos = 0
         while tokens and pos < len(text):
-            match = None
+            # the leftmost occurrence of any token; at one position the first listed (longest)
+            match, at = None, -1
             for tok in tokens:
-                if text.startswith(getattr(tok, field), pos):
-                    match = tok
-                    break
+                found = text.find(getattr(tok, field), pos)
+                if found != -1 and (match is None or found < at):
+                    match, at = tok, found
             if match is None:
-                pos += 1
-                continue
+                break
+            pos = at
             start, stop = pos, pos + len(getattr(match, field))
             if match.single_word:
                 before_ok = start == 0 or not _is_word_char(text[start - 1])
