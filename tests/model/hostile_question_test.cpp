@@ -7,22 +7,19 @@
 #include <algorithm>
 #include <map>
 
-#include "engine_test_data.h"
 #include "model/tokenizer.h"
 #include "terrascope/error.h"
 #include "terrascope/model.h"
+#include "tiny_bundle_fixture.h"
 
 namespace terrascope {
 namespace {
 
-class HostileQuestion : public ::testing::Test {
+class HostileQuestion : public testdata::TinyBundleTest {
  protected:
   void SetUp() override {
-    ASSERT_TRUE(testdata::golden_single_image(image_)) << testdata::how_to_make();
-    model_ = Model::load(testdata::tiny_bundle());
-    tokenizer_ = std::make_unique<Tokenizer>(
-        Tokenizer::from_file(testdata::tiny_bundle() + "/tokenizer.json"));
-    params_ = model_->default_params();
+    TinyBundleTest::SetUp();
+    if (HasFatalFailure()) return;
     params_.max_new_tokens = 4;
   }
   // How often each added (control) token occurs in `ids`.
@@ -33,10 +30,6 @@ class HostileQuestion : public ::testing::Test {
     }
     return counts;
   }
-  RgbImage image_;
-  std::shared_ptr<const Model> model_;
-  std::unique_ptr<Tokenizer> tokenizer_;
-  AskParams params_;
 };
 
 TEST_F(HostileQuestion, EveryAddedTokenInUserTextStaysText) {

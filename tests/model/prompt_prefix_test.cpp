@@ -3,18 +3,17 @@
 // fresh session, for another question on the same scene, and after the scene changes.
 #include <gtest/gtest.h>
 
-#include "engine_test_data.h"
 #include "terrascope/model.h"
+#include "tiny_bundle_fixture.h"
 
 namespace terrascope {
 namespace {
 
-class PromptPrefix : public ::testing::Test {
+class PromptPrefix : public testdata::TinyBundleTest {
  protected:
   void SetUp() override {
-    ASSERT_TRUE(testdata::golden_single_image(image_)) << testdata::how_to_make();
-    model_ = Model::load(testdata::tiny_bundle());
-    params_ = model_->default_params();
+    TinyBundleTest::SetUp();
+    if (HasFatalFailure()) return;
     params_.max_new_tokens = 40;
     params_.keep_logits = 4;
   }
@@ -46,10 +45,6 @@ class PromptPrefix : public ::testing::Test {
       EXPECT_LT(err / ref, 1e-10) << "logits of chosen token " << i;
     }
   }
-
-  RgbImage image_;
-  std::shared_ptr<const Model> model_;
-  AskParams params_;
 };
 
 TEST_F(PromptPrefix, OtherQuestionOnTheSameSceneAnswersAsAFreshSession) {

@@ -7,25 +7,17 @@
 #include "model/tokenizer.h"
 #include "terrascope/error.h"
 #include "terrascope/model.h"
+#include "tiny_bundle_fixture.h"
 
 namespace terrascope {
 namespace {
 
-class SessionTest : public ::testing::Test {
+class SessionTest : public testdata::TinyBundleTest {
  protected:
-  void SetUp() override {
-    ASSERT_TRUE(testdata::golden_single_image(image_)) << testdata::how_to_make();
-    model_ = Model::load(testdata::tiny_bundle());
-    tokenizer_ = std::make_unique<Tokenizer>(
-        Tokenizer::from_file(testdata::tiny_bundle() + "/tokenizer.json"));
-  }
   int count(const std::vector<int32_t>& ids, const std::string& token) {
     const int32_t id = tokenizer_->token_to_id(token).value();
     return static_cast<int>(std::count(ids.begin(), ids.end(), id));
   }
-  RgbImage image_;
-  std::shared_ptr<const Model> model_;
-  std::unique_ptr<Tokenizer> tokenizer_;
 };
 
 TEST_F(SessionTest, SecondQuestionReusesSceneFeaturesAndAnswersTheSame) {
