@@ -20,7 +20,7 @@ BUNDLE="$BUILD_DIR/models/terrascope-tiny"
 if [ ! -f "$BUNDLE/terrascope.json" ] || [ models/terrascope-tiny/model.safetensors -nt "$BUNDLE/terrascope.json" ]; then
   echo "== exporting models/terrascope-tiny -> $BUNDLE =="
   /usr/bin/python3 tools/export.py --checkpoint models/terrascope-tiny --out "$BUNDLE" \
-    --name terrascope-tiny --source "models/terrascope-tiny (trained here, see TRAINING.md)"
+    --name terrascope-tiny --max-tiles 1 --source "models/terrascope-tiny (trained here, see TRAINING.md)"
 fi
 "$BUILD_DIR/terrascope" verify --model "$BUNDLE"
 

@@ -238,7 +238,7 @@ FILES = {"vision": "vision.pt", "llm": "llm.pt", "seg_proj": "seg_proj.pt",
 
 def write_bundle(model: TerraScope, modules: Dict[str, torch.jit.ScriptModule], out_dir: str,
                  tokenizer_path: str, dtype_name: str, cache_len: int, name: str,
-                 source: str) -> Dict[str, Any]:
+                 source: str, max_tiles: int = MAX_TILES) -> Dict[str, Any]:
     from terrascope_ref.prompt import PromptConfig
     cfg = model.config
     os.makedirs(out_dir, exist_ok=True)
@@ -286,7 +286,7 @@ def write_bundle(model: TerraScope, modules: Dict[str, torch.jit.ScriptModule], 
         },
         "tokens": dict(TOKENS),
         "prompt": PromptConfig().as_manifest(),
-        "preprocess": {"tile_size": cfg.tile_size, "min_tiles": MIN_TILES, "max_tiles": MAX_TILES,
+        "preprocess": {"tile_size": cfg.tile_size, "min_tiles": MIN_TILES, "max_tiles": max_tiles,
                        "use_thumbnail": USE_THUMBNAIL, "mean": IMAGENET_MEAN, "std": IMAGENET_STD,
                        "sam_image_size": sam["image_size"], "sam_mean": IMAGENET_MEAN,
                        "sam_std": IMAGENET_STD},
@@ -305,7 +305,7 @@ def write_bundle(model: TerraScope, modules: Dict[str, torch.jit.ScriptModule], 
 
 def export_checkpoint(checkpoint_dir: str, out_dir: str, dtype: str = "fp32",
                       cache_len: int = DEFAULT_CACHE_LEN, name: Optional[str] = None,
-                      source: Optional[str] = None,
+                      source: Optional[str] = None, max_tiles: int = MAX_TILES,
                       log: Callable[[str], None] = lambda m: print(m, file=sys.stderr)
                       ) -> Dict[str, Any]:
     """The whole export; returns the manifest written. Raises ExportError."""
@@ -313,6 +313,8 @@ def export_checkpoint(checkpoint_dir: str, out_dir: str, dtype: str = "fp32",
         raise ExportError(f"--dtype: '{dtype}' is not one of {', '.join(DTYPES)}")
     if cache_len <= 0:
         raise ExportError(f"--cache-len: {cache_len} is not positive")
+    if max_tiles < MIN_TILES:
+        raise ExportError(f"--max-tiles: {max_tiles} is below {MIN_TILES}")
     if not os.path.isdir(checkpoint_dir):
         raise ExportError(f"{checkpoint_dir}: not a directory")
     cfg = read_config(checkpoint_dir)
@@ -332,7 +334,7 @@ def export_checkpoint(checkpoint_dir: str, out_dir: str, dtype: str = "fp32",
     checkpoint_name = os.path.basename(os.path.normpath(os.path.abspath(checkpoint_dir)))
     return write_bundle(model, modules, out_dir, tokenizer_path, dtype, cache_len,
                         name or f"terrascope-{checkpoint_name}",
-                        source or os.path.abspath(checkpoint_dir))
+                        source or os.path.abspath(checkpoint_dir), max_tiles)
 
 
 def main(argv: Optional[List[str]] = None) -> int:
@@ -344,11 +346,14 @@ def main(argv: Optional[List[str]] = None) -> int:
                         help="static KV-cache length (prompt + generated tokens)")
     parser.add_argument("--name", help="bundle name (default terrascope-<checkpoint dir name>)")
     parser.add_argument("--source", help="free text for the manifest (default the checkpoint path)")
+    parser.add_argument("--max-tiles", type=int, default=MAX_TILES,
+                        help="most tiles per image in the manifest (release %(default)s, hard-coded "
+                        "in its inference; terrascope-tiny, trained on single tiles, takes 1)")
     args = parser.parse_args(argv)
     try:
         with torch.no_grad():
             manifest = export_checkpoint(args.checkpoint, args.out, args.dtype, args.cache_len,
-                                         args.name, args.source)
+                                         args.name, args.source, args.max_tiles)
     except ExportError as e:
         print(f"export: {e}", file=sys.stderr)
         return 1

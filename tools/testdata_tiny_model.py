@@ -29,7 +29,7 @@ def main(argv=None):
     out = os.path.join(args.outdir, "bundles", "terrascope-tiny")
     subprocess.run([sys.executable, os.path.join(TOOLS, "export.py"), "--checkpoint",
                     args.checkpoint, "--out", out, "--dtype", "fp32", "--cache-len",
-                    str(CACHE_LEN), "--name", "terrascope-tiny",
+                    str(CACHE_LEN), "--name", "terrascope-tiny", "--max-tiles", "1",
                     "--source", "models/terrascope-tiny (tools/train_tiny.py, see TRAINING.md)"],
                    check=True)
     print(f"terrascope-tiny bundle: {out}")

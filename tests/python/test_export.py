@@ -328,6 +328,21 @@ class ExportErrorTest(unittest.TestCase):
                                             log=lambda m: None)
         self.assertEqual(manifest["architecture"]["llm"]["cache_shape"][3], 32)
 
+    def test_max_tiles_goes_to_the_manifest_and_must_be_positive(self):
+        ckpt = self.copy("tiles")
+        out = os.path.join(ckpt, "out")
+        with self.assertRaises(export.ExportError) as ctx:
+            export.export_checkpoint(ckpt, out, max_tiles=0, log=lambda m: None)
+        self.assertIn("--max-tiles", str(ctx.exception))
+        self.assertFalse(os.path.exists(os.path.join(out, "terrascope.json")))
+        manifest = export.export_checkpoint(ckpt, out, max_tiles=1, log=lambda m: None)
+        self.assertEqual(manifest["preprocess"]["max_tiles"], 1)
+        with open(os.path.join(out, "terrascope.json"), "r", encoding="utf-8") as f:
+            self.assertEqual(json.load(f)["preprocess"]["max_tiles"], 1)
+        # the default is the release's hard-coded 12
+        manifest = export.export_checkpoint(ckpt, out, log=lambda m: None)
+        self.assertEqual(manifest["preprocess"]["max_tiles"], 12)
+
     def shard_of(self, ckpt, key):
         with open(os.path.join(ckpt, INDEX_NAME), "r", encoding="utf-8") as f:
             return os.path.join(ckpt, json.load(f)["weight_map"][key])
