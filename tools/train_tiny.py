@@ -196,6 +196,9 @@ def main(argv=None):
     parser.add_argument("--probe-weight", type=float, default=0.0,
                         help="weight of a linear probe's cross-entropy from each vision row to "
                         "the class shares under it (the probe is dropped after training)")
+    parser.add_argument("--count-probe-weight", type=float, default=0.0,
+                        help="weight of a linear probe's MSE from the vision rows of building-change "
+                        "pairs to the roofs and rubble patches under them (dropped afterwards)")
     parser.add_argument("--tail-weight", type=float, default=1.0,
                         help="loss weight of the reasoning's last sentence (the finding)")
     parser.add_argument("--freeze", help="comma-separated parameter-name prefixes to freeze")
@@ -247,7 +250,7 @@ def main(argv=None):
             if name.startswith(prefixes):
                 p.requires_grad_(False)
     extra = []  # trained alongside the model, not part of the checkpoint
-    kind_table, probe = None, None
+    kind_table, probe, count_probe = None, None, None
     lang_dim = model.text_hidden_fcs[2].out_features
     if args.stage == "sam":
         kind_table = torch.nn.Parameter(torch.randn(NUM_MASK_KINDS, lang_dim) * 0.5)
@@ -258,6 +261,9 @@ def main(argv=None):
     if args.stage == "joint" and args.probe_weight:
         probe = torch.nn.Linear(cfg.llm.hidden_size, NUM_LAND_COVER)
         extra += list(probe.parameters())
+    if args.stage == "joint" and args.count_probe_weight:
+        count_probe = torch.nn.Linear(cfg.llm.hidden_size, 2)
+        extra += list(count_probe.parameters())
     n_params = sum(p.numel() for p in model.parameters())
     log(f"tokenizer: vocab {vocab}; model: {n_params} parameters; args {vars(args)}")
     layout = Layout(tokenizer, cfg.tile_size, cfg.tokens_per_tile, SAM_IMAGE_SIZE)
@@ -287,7 +293,7 @@ def main(argv=None):
                                          prefetch_factor=4 if args.workers else 2)
     saved_kinds = kind_table if args.stage == "sam" else None  # written beside each checkpoint
     model.train()
-    sums, count = {}, 0
+    sums = {}
     stopped = "steps"
     step = 0
     for step, batch in enumerate(loader):
@@ -304,19 +310,20 @@ def main(argv=None):
                                answer_weight=args.answer_weight, pos_weight=args.pos_weight,
                                tail_weight=args.tail_weight, kind_table=kind_table,
                                align_weight=args.align_weight, probe=probe,
-                               probe_weight=args.probe_weight)
+                               probe_weight=args.probe_weight, count_probe=count_probe,
+                               count_probe_weight=args.count_probe_weight)
         opt.zero_grad(set_to_none=True)
         out["loss"].backward()
         torch.nn.utils.clip_grad_norm_([p for p in model.parameters() if p.requires_grad] + extra,
                                        1.0)
         opt.step()
-        for k, v in out.items():
-            sums[k] = sums.get(k, 0.0) + float(v)
-        count += 1
+        for k, v in out.items():  # some terms (count) exist only in some batches
+            total, n = sums.get(k, (0.0, 0))
+            sums[k] = (total + float(v), n + 1)
         if (step + 1) % args.log_every == 0 or step == 0:
-            means = " ".join(f"{k} {v / count:.4f}" for k, v in sums.items())
+            means = " ".join(f"{k} {total / n:.4f}" for k, (total, n) in sums.items())
             log(f"step {step + 1}/{args.steps} lr {lr_at(step, args.steps, args.lr, args.warmup):.2e} {means}")
-            sums, count = {}, 0
+            sums = {}
         if (step + 1) % args.save_every == 0:
             save(model, cfg, args.out, tokenizer_json, saved_kinds)
         if args.stop_at and step + 1 >= args.stop_at:

@@ -133,6 +133,27 @@ class StageTargets(unittest.TestCase):
         self.assertRegex(text, r"^\. The .* is (larger|smaller)\.</think>$")
 
 
+    def test_token_counts_are_the_buildings_each_frame_shows_under_each_row(self):
+        s = sample("BCE")
+        e = make_example(s, layout())
+        n = CFG.tokens_per_tile
+        self.assertEqual(tuple(e.token_counts.shape), (2 * n, 2))
+        pre, post = e.token_counts[:n], e.token_counts[n:]
+        meta = s["meta"]
+        self.assertEqual(float(pre[:, 0].sum()), meta["buildings_pre"])
+        self.assertEqual(float(pre[:, 1].sum()), 0.0)  # no rubble before the event
+        self.assertEqual(float(post[:, 1].sum()), meta["destroyed"])
+        self.assertEqual(float(post[:, 0].sum()),
+                         meta["buildings_pre"] - meta["destroyed"] + meta["buildings_new"])
+        # each destroyed building sits in the cell of its centre, on the post frame's rows
+        side = int(round(n ** 0.5))
+        h, w = s["frames"][0].shape[:2]
+        for cy, cx in meta["centres"]["rubble"]:
+            self.assertGreaterEqual(float(post[int(cy * side / h) * side + int(cx * side / w), 1]),
+                                    1.0)
+        self.assertIsNone(make_example(sample("CA"), layout()).token_counts)
+
+
 class BatchedForward(unittest.TestCase):
     def test_padded_batch_with_shared_prefix_equals_forward_full(self):
         torch.manual_seed(0)
@@ -259,6 +280,21 @@ class TrainingSteps(unittest.TestCase):
         self.assertGreater(float(probe.weight.grad.abs().sum()), 0.0)
         for name in ("text_hidden_fcs.2.weight", "vision_model.embeddings.patch_embedding.weight"):
             self.assertGreater(float(dict(model.named_parameters())[name].grad.abs().sum()), 0.0)
+
+    def test_count_probe_trains_on_building_change_pairs_only(self):
+        torch.manual_seed(0)
+        model = TerraScope(CFG)
+        count_probe = torch.nn.Linear(CFG.llm.hidden_size, 2)
+        out = batch_losses(model, [make_example(sample("CA"), layout())],
+                           count_probe=count_probe, count_probe_weight=1.0)
+        self.assertNotIn("count", out)
+        batch = [make_example(sample("CA"), layout()), make_example(sample("BCE"), layout())]
+        out = batch_losses(model, batch, count_probe=count_probe, count_probe_weight=1.0)
+        self.assertIn("count", out)
+        out["loss"].backward()
+        self.assertGreater(float(count_probe.weight.grad.abs().sum()), 0.0)
+        name = "vision_model.embeddings.patch_embedding.weight"
+        self.assertGreater(float(dict(model.named_parameters())[name].grad.abs().sum()), 0.0)
 
     def test_a_few_steps_lower_language_and_mask_losses(self):
         torch.manual_seed(0)

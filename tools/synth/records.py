@@ -116,6 +116,10 @@ def format_prompt(question, options):
     return text
 
 
+def _centres(boxes):
+    return [((y0 + y1) / 2.0, (x0 + x1) / 2.0) for y0, x0, y1, x1 in boxes]
+
+
 def _series_sample(rng, h, w):
     """Pre/post pair: buildings on land; some destroyed (rubble in their footprint), a few new
     ones built (which do not count). Both frames share the labels and the grid."""
@@ -149,7 +153,10 @@ def _series_sample(rng, h, w):
                                                scenes.rubble_layer(rng, (h, w), destroyed)])
     item = tasks.build_bce(rng, destroyed_n, scenes.boxes_mask((h, w), boxes),
                            scenes.boxes_mask((h, w), destroyed))
-    item.meta.update({"buildings_pre": len(boxes), "buildings_new": len(new)})
+    item.meta.update({"buildings_pre": len(boxes), "buildings_new": len(new),
+                      # box centres (row, col) of what each frame shows, for training's count probe
+                      "centres": {"roofs_pre": _centres(boxes), "roofs_post": _centres(intact + new),
+                                  "rubble": _centres(destroyed)}})
     return {"labels": labels, "frames": [pre, post], "optical": None, "sar": None,
             "cloud": None, "item": item, "geotransform": geotransform, "epsg": epsg}
 

@@ -50,6 +50,8 @@ class Example:
     tail_positions: List[int] = field(default_factory=list)  # positions whose target lies after
     # the last <REGION> and before <answer>: the sentence that states the finding
     token_fractions: torch.Tensor = None  # [vision rows, classes]: class shares under each row
+    token_counts: torch.Tensor = None  # building change pairs: [vision rows, 2] roofs and rubble
+    # patches (buildings whose centre lies under the row) each frame shows; None for other samples
 
 
 # What a [SEG] mask shows: the six land-cover classes (tools/synth/scenes.py order), then the
@@ -114,6 +116,25 @@ class Layout:
         for name in ("img_context", "seg", "region", "im_end", "answer_start", "answer_end"):
             if getattr(self, name) is None:
                 raise ValueError(f"tokenizer: lacks the token for {name}")
+
+
+def token_counts(sample, tokens_per_side):
+    """[frames * tokens, 2]: per vision row of a building-change pair, the roofs and the rubble
+    patches whose box centre lies in its cell (pre frame: every building, no rubble; post frame:
+    the intact and new buildings, the destroyed ones as rubble). None for other samples."""
+    centres = sample["meta"].get("centres") if sample["frames"] is not None else None
+    if centres is None or len(sample["frames"]) != 2:
+        return None
+    n = tokens_per_side
+    h, w = sample["frames"][0].shape[:2]
+    counts = torch.zeros(2, n * n, 2)
+    shown = ((centres["roofs_pre"], []), (centres["roofs_post"], centres["rubble"]))
+    for frame, kinds in enumerate(shown):
+        for channel, points in enumerate(kinds):
+            for cy, cx in points:
+                cell = min(n - 1, int(cy / h * n)) * n + min(n - 1, int(cx / w * n))
+                counts[frame, cell, channel] += 1.0
+    return counts.reshape(2 * n * n, 2)
 
 
 def sample_images(sample):
@@ -228,7 +249,8 @@ def make_example(sample, layout, inject_regions=True):
                    seg_targets=torch.stack(targets), answer_positions=answer_positions,
                    seg_kinds=kinds, tail_positions=tail_positions,
                    token_fractions=token_fractions(sample["labels"], mode, grid, len(tiles)
-                                                   if mode != "single" else 1, tps))
+                                                   if mode != "single" else 1, tps),
+                   token_counts=token_counts(sample, tps))
 
 
 def _attention(att, hs, cos, sin, prefix_kv, bias):
@@ -359,7 +381,7 @@ def sam_stage_losses(model, examples, kind_table, pos_weight=1.0):
 
 def batch_losses(model, examples, mask_weight=1.0, answer_weight=1.0, lm_weight=1.0,
                  pos_weight=1.0, tail_weight=1.0, kind_table=None, align_weight=0.0,
-                 probe=None, probe_weight=0.0):
+                 probe=None, probe_weight=0.0, count_probe=None, count_probe_weight=0.0):
     """Forward a list of Examples; returns a dict of scalar tensors: loss, lm, mask, and the
     detached metrics iou (low-res, best-IoU output vs GT > 0.5) and token accuracy.
     `pos_weight` > 1 weighs the mask BCE's positive term (objects cover a small share of the
@@ -367,7 +389,9 @@ def batch_losses(model, examples, mask_weight=1.0, answer_weight=1.0, lm_weight=
     `tail_weight` weighs the reasoning's last sentence (the finding, after the last <REGION>);
     `kind_table` + `align_weight`: MSE between text_hidden_fcs at each [SEG] and the embedding
     the SAM-2 stage learnt for that mask kind; `probe` (a module vision row -> class logits) +
-    `probe_weight`: cross-entropy of the vision rows against the class shares under them."""
+    `probe_weight`: cross-entropy of the vision rows against the class shares under them;
+    `count_probe` (a module vision row -> 2) + `count_probe_weight`: MSE of the building-change
+    pairs' vision rows against the roofs and rubble patches under them (`token_counts`)."""
     vis = model.extract_feature(torch.cat([e.pixels for e in examples], 0))
     d = vis.shape[-1]
     lengths = [e.ids.numel() for e in examples]
@@ -424,5 +448,17 @@ def batch_losses(model, examples, mask_weight=1.0, answer_weight=1.0, lm_weight=
         probe_loss = -(fractions * logp).sum(-1).mean()
         loss = loss + probe_weight * probe_loss
         out["probe"] = probe_loss.detach()
+    if count_probe is not None and count_probe_weight:
+        rows, targets, start = [], [], 0
+        for e in examples:
+            n_tiles = e.pixels.shape[0]
+            if e.token_counts is not None:
+                rows.append(vis[start:start + n_tiles].reshape(-1, d))
+                targets.append(e.token_counts)
+            start += n_tiles
+        if rows:
+            count_loss = F.mse_loss(count_probe(torch.cat(rows, 0)), torch.cat(targets, 0))
+            loss = loss + count_probe_weight * count_loss
+            out["count"] = count_loss.detach()
     out["loss"] = loss
     return out
