@@ -199,6 +199,10 @@ def main(argv=None):
     parser.add_argument("--count-probe-weight", type=float, default=0.0,
                         help="weight of a linear probe's MSE from the vision rows of building-change "
                         "pairs to the roofs and rubble patches under them (dropped afterwards)")
+    parser.add_argument("--distance-probe-weight", type=float, default=0.0,
+                        help="weight of a linear probe's MSE from the vision rows of distance "
+                        "questions to the class-to-class distances under each row (dropped "
+                        "afterwards)")
     parser.add_argument("--tail-weight", type=float, default=1.0,
                         help="loss weight of the reasoning's last sentence (the finding)")
     parser.add_argument("--freeze", help="comma-separated parameter-name prefixes to freeze")
@@ -250,7 +254,7 @@ def main(argv=None):
             if name.startswith(prefixes):
                 p.requires_grad_(False)
     extra = []  # trained alongside the model, not part of the checkpoint
-    kind_table, probe, count_probe = None, None, None
+    kind_table, probe, count_probe, distance_probe = None, None, None, None
     lang_dim = model.text_hidden_fcs[2].out_features
     if args.stage == "sam":
         kind_table = torch.nn.Parameter(torch.randn(NUM_MASK_KINDS, lang_dim) * 0.5)
@@ -264,6 +268,9 @@ def main(argv=None):
     if args.stage == "joint" and args.count_probe_weight:
         count_probe = torch.nn.Linear(cfg.llm.hidden_size, 2)
         extra += list(count_probe.parameters())
+    if args.stage == "joint" and args.distance_probe_weight:
+        distance_probe = torch.nn.Linear(cfg.llm.hidden_size, NUM_LAND_COVER ** 2)
+        extra += list(distance_probe.parameters())
     n_params = sum(p.numel() for p in model.parameters())
     log(f"tokenizer: vocab {vocab}; model: {n_params} parameters; args {vars(args)}")
     layout = Layout(tokenizer, cfg.tile_size, cfg.tokens_per_tile, SAM_IMAGE_SIZE)
@@ -311,7 +318,9 @@ def main(argv=None):
                                tail_weight=args.tail_weight, kind_table=kind_table,
                                align_weight=args.align_weight, probe=probe,
                                probe_weight=args.probe_weight, count_probe=count_probe,
-                               count_probe_weight=args.count_probe_weight)
+                               count_probe_weight=args.count_probe_weight,
+                               distance_probe=distance_probe,
+                               distance_probe_weight=args.distance_probe_weight)
         opt.zero_grad(set_to_none=True)
         out["loss"].backward()
         torch.nn.utils.clip_grad_norm_([p for p in model.parameters() if p.requires_grad] + extra,

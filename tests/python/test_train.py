@@ -10,6 +10,7 @@ import unittest
 TOOLS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tools")
 sys.path.insert(0, TOOLS)
 
+import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 import make_tiny_tokenizer  # noqa: E402
@@ -154,6 +155,34 @@ class StageTargets(unittest.TestCase):
         self.assertIsNone(make_example(sample("CA"), layout()).token_counts)
 
 
+    def test_token_distances_minimum_is_the_distance_dm_asks_for(self):
+        from synth import tasks
+        from terrascope_ref.train_losses import (DISTANCE_CAP, DISTANCE_UNIT_PX,
+                                                 class_distance_maps, token_distances)
+        # the exact distance transform against brute force on random class maps
+        rng = np.random.default_rng(3)
+        for _ in range(5):
+            labels = rng.integers(0, 6, (12, 16)) * (rng.random((12, 16)) < 0.3)
+            maps = class_distance_maps(labels)
+            for c in range(6):
+                pts = np.argwhere(labels == c)
+                for y, x in [(0, 0), (5, 7), (11, 15)]:
+                    want = np.sqrt(((pts - [y, x]) ** 2).sum(1)).min() if len(pts) else np.inf
+                    self.assertAlmostEqual(maps[c, y, x], want, places=9)
+        s = sample("DM")
+        e = make_example(s, layout())
+        n = CFG.tokens_per_tile
+        images = 2 if s["sar"] is not None else 1
+        self.assertEqual(tuple(e.token_distances.shape), (images * n, 36))
+        a, b = s["meta"]["classes"]
+        want = tasks.min_distance_px(s["labels"] == a, s["labels"] == b) / DISTANCE_UNIT_PX
+        got = float(e.token_distances[:, a * 6 + b].min())
+        self.assertAlmostEqual(got, min(want, DISTANCE_CAP), places=5)
+        self.assertAlmostEqual(float(e.token_distances[:, b * 6 + a].min()), got, places=5)
+        self.assertIsNone(make_example(sample("CA"), layout()).token_distances)
+        self.assertIsNone(token_distances(sample("BCE"), "series", 2, 4))
+
+
 class BatchedForward(unittest.TestCase):
     def test_padded_batch_with_shared_prefix_equals_forward_full(self):
         torch.manual_seed(0)
@@ -295,6 +324,19 @@ class TrainingSteps(unittest.TestCase):
         self.assertGreater(float(count_probe.weight.grad.abs().sum()), 0.0)
         name = "vision_model.embeddings.patch_embedding.weight"
         self.assertGreater(float(dict(model.named_parameters())[name].grad.abs().sum()), 0.0)
+
+    def test_distance_probe_trains_on_distance_questions_only(self):
+        torch.manual_seed(0)
+        model = TerraScope(CFG)
+        head = torch.nn.Linear(CFG.llm.hidden_size, 36)
+        out = batch_losses(model, [make_example(sample("CR"), layout())], distance_probe=head,
+                           distance_probe_weight=1.0)
+        self.assertNotIn("distance", out)
+        out = batch_losses(model, [make_example(sample("DM"), layout())], distance_probe=head,
+                           distance_probe_weight=1.0)
+        self.assertIn("distance", out)
+        out["loss"].backward()
+        self.assertGreater(float(head.weight.grad.abs().sum()), 0.0)
 
     def test_a_few_steps_lower_language_and_mask_losses(self):
         torch.manual_seed(0)

@@ -50,6 +50,8 @@ class Example:
     tail_positions: List[int] = field(default_factory=list)  # positions whose target lies after
     # the last <REGION> and before <answer>: the sentence that states the finding
     token_fractions: torch.Tensor = None  # [vision rows, classes]: class shares under each row
+    token_distances: torch.Tensor = None  # distance questions: [vision rows, classes^2], see
+    # token_distances(); None for other samples
     token_counts: torch.Tensor = None  # building change pairs: [vision rows, 2] roofs and rubble
     # patches (buildings whose centre lies under the row) each frame shows; None for other samples
 
@@ -116,6 +118,56 @@ class Layout:
         for name in ("img_context", "seg", "region", "im_end", "answer_start", "answer_end"):
             if getattr(self, name) is None:
                 raise ValueError(f"tokenizer: lacks the token for {name}")
+
+
+# Distances in the probe targets: units of 100 m, capped at 600 m (the DM ranges end at 350 m).
+DISTANCE_UNIT_PX, DISTANCE_CAP = 10.0, 6.0
+
+
+def class_distance_maps(labels, classes=NUM_LAND_COVER):
+    """[classes, H, W]: Euclidean distance (pixel centres) from every pixel to the nearest pixel of
+    each class (inf where the class is absent); exact, separably: the distance within the row,
+    then the minimum over rows of (dy^2 + that^2)."""
+    labels = np.asarray(labels)
+    h, w = labels.shape
+    xs = np.arange(w)
+    far = 4 * (h + w)
+    dy2 = (np.arange(h)[:, None] - np.arange(h)[None, :]).astype(np.float64) ** 2
+    out = np.full((classes, h, w), np.inf)
+    for c in range(classes):
+        m = labels == c
+        if not m.any():
+            continue
+        left = np.maximum.accumulate(np.where(m, xs, -far), axis=1)
+        right = np.minimum.accumulate(np.where(m, xs, 2 * far)[:, ::-1], axis=1)[:, ::-1]
+        row = np.minimum(xs - left, right - xs).astype(np.float64)
+        out[c] = np.sqrt((dy2[:, :, None] + row[None, :, :] ** 2).min(axis=1))
+    return out
+
+
+def token_distances(sample, mode, n_images, tokens_per_side):
+    """[rows, classes * classes] for a distance (DM) question on a single-tile scene: row r,
+    channel a * classes + b = the distance from the pixels of class a under row r's cell to the
+    nearest pixel of class b (DISTANCE_UNIT_PX pixels per unit, capped at DISTANCE_CAP; the cap
+    where the cell holds no pixel of a). The minimum over the rows of channel (a, b) is the
+    distance DM asks for. None for other samples and layouts."""
+    labels = np.asarray(sample["labels"])
+    n = tokens_per_side
+    h, w = labels.shape
+    if sample["task_type"] != "DM" or mode == "series" or h % n or w % n:
+        return None
+    k = NUM_LAND_COVER
+    dist = np.minimum(class_distance_maps(labels, k) / DISTANCE_UNIT_PX, DISTANCE_CAP)
+    out = np.full((n * n, k, k), DISTANCE_CAP)
+    for a in range(k):
+        inside = labels == a
+        if not inside.any():
+            continue
+        vals = np.where(inside[None], dist, DISTANCE_CAP)  # [k, h, w]
+        cells = vals.reshape(k, n, h // n, n, w // n).min(axis=(2, 4))  # [k, n, n]
+        out[:, a, :] = cells.reshape(k, n * n).T
+    rows = torch.from_numpy(out.reshape(n * n, k * k)).float()
+    return torch.cat([rows] * n_images, 0)
 
 
 def token_counts(sample, tokens_per_side):
@@ -250,7 +302,9 @@ def make_example(sample, layout, inject_regions=True):
                    seg_kinds=kinds, tail_positions=tail_positions,
                    token_fractions=token_fractions(sample["labels"], mode, grid, len(tiles)
                                                    if mode != "single" else 1, tps),
-                   token_counts=token_counts(sample, tps))
+                   token_counts=token_counts(sample, tps),
+                   token_distances=None if mode == "single" and len(tiles) != 1 else
+                   token_distances(sample, mode, len(tiles), tps))
 
 
 def _attention(att, hs, cos, sin, prefix_kv, bias):
@@ -381,7 +435,8 @@ def sam_stage_losses(model, examples, kind_table, pos_weight=1.0):
 
 def batch_losses(model, examples, mask_weight=1.0, answer_weight=1.0, lm_weight=1.0,
                  pos_weight=1.0, tail_weight=1.0, kind_table=None, align_weight=0.0,
-                 probe=None, probe_weight=0.0, count_probe=None, count_probe_weight=0.0):
+                 probe=None, probe_weight=0.0, count_probe=None, count_probe_weight=0.0,
+                 distance_probe=None, distance_probe_weight=0.0):
     """Forward a list of Examples; returns a dict of scalar tensors: loss, lm, mask, and the
     detached metrics iou (low-res, best-IoU output vs GT > 0.5) and token accuracy.
     `pos_weight` > 1 weighs the mask BCE's positive term (objects cover a small share of the
@@ -391,7 +446,9 @@ def batch_losses(model, examples, mask_weight=1.0, answer_weight=1.0, lm_weight=
     the SAM-2 stage learnt for that mask kind; `probe` (a module vision row -> class logits) +
     `probe_weight`: cross-entropy of the vision rows against the class shares under them;
     `count_probe` (a module vision row -> 2) + `count_probe_weight`: MSE of the building-change
-    pairs' vision rows against the roofs and rubble patches under them (`token_counts`)."""
+    pairs' vision rows against the roofs and rubble patches under them (`token_counts`);
+    `distance_probe` (vision row -> classes^2) + `distance_probe_weight`: MSE of the distance
+    questions' vision rows against `token_distances`."""
     vis = model.extract_feature(torch.cat([e.pixels for e in examples], 0))
     d = vis.shape[-1]
     lengths = [e.ids.numel() for e in examples]
@@ -448,17 +505,21 @@ def batch_losses(model, examples, mask_weight=1.0, answer_weight=1.0, lm_weight=
         probe_loss = -(fractions * logp).sum(-1).mean()
         loss = loss + probe_weight * probe_loss
         out["probe"] = probe_loss.detach()
-    if count_probe is not None and count_probe_weight:
+    for name, head, weight in (("count", count_probe, count_probe_weight),
+                               ("distance", distance_probe, distance_probe_weight)):
+        if head is None or not weight:
+            continue
         rows, targets, start = [], [], 0
         for e in examples:
             n_tiles = e.pixels.shape[0]
-            if e.token_counts is not None:
+            target = getattr(e, "token_" + ("counts" if name == "count" else "distances"))
+            if target is not None:
                 rows.append(vis[start:start + n_tiles].reshape(-1, d))
-                targets.append(e.token_counts)
+                targets.append(target)
             start += n_tiles
         if rows:
-            count_loss = F.mse_loss(count_probe(torch.cat(rows, 0)), torch.cat(targets, 0))
-            loss = loss + count_probe_weight * count_loss
-            out["count"] = count_loss.detach()
+            term = F.mse_loss(head(torch.cat(rows, 0)), torch.cat(targets, 0))
+            loss = loss + weight * term
+            out[name] = term.detach()
     out["loss"] = loss
     return out
