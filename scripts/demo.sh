@@ -41,8 +41,8 @@ ls -l "$OUT_DIR"
 echo
 echo "== the water mask against the hand label (sen1floods11 LabelHand: 1 water, -1 no data) =="
 /usr/bin/python3 tools/mask_iou.py "$OUT_DIR/seg0.tif" "$DATA/sen1floods11/Spain_7370579_LabelHand.tif"
-# (terrascope-tiny is trained on synthetic scenes only: on this real chip its mask over-segments and
-# its reasoning drifts; models/terrascope-tiny/TRAINING.md has the numbers.)
+# (terrascope-tiny is trained on synthetic scenes only: on this real chip it names the right range
+# but its mask over-segments; models/terrascope-tiny/TRAINING.md has the numbers.)
 
 echo
 echo "== the same model in its own domain: held-out synthetic scenes (seeds never trained on) =="

@@ -171,8 +171,12 @@ def _prefer(rng, ctx, choices):
 CA_EDGES_PCT = (13, 25, 43)
 CA_RANGES = ("under 13%", "13% to 24%", "25% to 42%", "43% or more")
 AQ_EDGES_M2 = (110000, 320000, 530000)  # for a 128 x 128 scene; scaled with the scene's area
-DM_EDGES_M = (50, 100, 180)
-DM_RANGES = ("under 50 m", "50 to 99 m", "100 to 179 m", "180 m or more")  # whole metres
+# DM: a token of terrascope-tiny covers 320 m of a 128 px scene; edges finer than that cannot be
+# read from its <REGION> rows (edges 50/100/180 m gave 14%), so these are coarser than the
+# quartiles (letters are balanced by redrawing the scene).
+DM_EDGES_M = (100, 200, 350)
+DM_FARTHEST_SHARE = 0.35  # DM asks about the farthest non-adjacent pair this often
+DM_RANGES = ("under 100 m", "100 to 199 m", "200 to 349 m", "350 m or more")  # whole metres
 BCE_EDGES = (2, 3, 5)
 BCE_RANGES = ("1", "2", "3 or 4", "5 or more")
 
@@ -261,8 +265,11 @@ def build_cr(rng, ctx, wish=None):
     word = "larger" if larger else "smaller"
     q = ("Which covers a %s area: {a} or {b}?" % word,
          "Which is %s, {the_a} or {the_b}?" % word)[rng.integers(2)]
-    think = "%s %s %s %s %s." % (ctx.seg(rng, a), _seg_sentence(rng, b), _The(winner),
-                                 _is(winner), word)
+    # The finding names the winner by its place in the question first ("The first, the water,
+    # is larger."): the letter is then a fixed function of one word, as with the ranges.
+    think = "%s %s The %s, %s, %s %s." % (ctx.seg(rng, a), _seg_sentence(rng, b),
+                                          ("first", "second")[idx], _the(winner), _is(winner),
+                                          word)
     return TaskItem(q.format(a=name[a], b=name[b], the_a=_the(a), the_b=_the(b)), options, idx,
                     think, LETTERS[idx], [ctx.mask(a), ctx.mask(b)],
                     meta={"classes": [a, b], "pixels": [int(ctx.counts[a]), int(ctx.counts[b])],
@@ -280,10 +287,11 @@ def build_brd(rng, ctx, wish):
     options, idx = ["Yes", "No"], (0 if want_adjacent else 1)
     q = ("Does {a} touch {b}?", "Are {a} and {b} adjacent?",
          "Do {a} and {b} share a boundary?")[rng.integers(3)]
+    # The finding opens with the option's own word (Yes / No), as CR's names its place.
     if want_adjacent:
-        tail = ("They share a boundary.", "They touch.")[rng.integers(2)]
+        tail = ("Yes, they share a boundary.", "Yes, they touch.")[rng.integers(2)]
     else:
-        tail = ("They do not touch.", "They are separated.")[rng.integers(2)]
+        tail = ("No, they do not touch.", "No, they are separated.")[rng.integers(2)]
     think = "%s %s %s" % (ctx.seg(rng, a), _seg_sentence(rng, b), tail)
     return TaskItem(q.format(a=_the(a), b=_the(b)), options, idx, think, LETTERS[idx],
                     [masks[a], masks[b]], meta={"classes": [a, b], "adjacent": want_adjacent})
@@ -295,7 +303,13 @@ def build_dm(rng, ctx, wish=None, pixel_size_m=scenes.PIXEL_SIZE_M):
     cands = [(a, b) for a, b in _pairs(ctx) if not adjacent(masks[a], masks[b])]
     if not cands:
         return None
-    a, b = _ordered(rng, cands[rng.integers(len(cands))])
+    if rng.random() < DM_FARTHEST_SHARE:
+        # the farthest pair: distances of a few hundred metres are rare between random pairs
+        far = [min_distance_px(masks[a], masks[b]) for a, b in cands]
+        pair = cands[int(np.argmax(far))]
+    else:
+        pair = cands[rng.integers(len(cands))]
+    a, b = _ordered(rng, pair)
     d_px = min_distance_px(masks[a], masks[b])
     metres = int(round(d_px * pixel_size_m))
     idx = range_index(metres, DM_EDGES_M)
