@@ -13,9 +13,12 @@ OUT=${3:?usage: bench_tiny.sh BUILD_DIR BUNDLE_DIR OUT_DIR}
 N=${N:-300}
 BENCH="$OUT/synth-bench"
 
-if [ ! -f "$BENCH/bench.jsonl" ] || [ "$(wc -l < "$BENCH/bench.jsonl")" -ne "$N" ]; then
+# The bench is a function of N and the generator's code: written again when either changed.
+STAMP="N=$N $(cat tools/make_synth_bench.py tools/synth/*.py | sha256sum | cut -d' ' -f1)"
+if [ ! -f "$BENCH/bench.jsonl" ] || [ "$(cat "$BENCH/.made-by" 2>/dev/null)" != "$STAMP" ]; then
   rm -rf "$BENCH"
   /usr/bin/python3 tools/make_synth_bench.py --out "$BENCH" --n "$N" --seed 0
+  echo "$STAMP" > "$BENCH/.made-by"
 fi
 
 gate=()
