@@ -13,13 +13,7 @@ OUT=${3:?usage: bench_tiny.sh BUILD_DIR BUNDLE_DIR OUT_DIR}
 N=${N:-300}
 BENCH="$OUT/synth-bench"
 
-# The bench is a function of N and the generator's code: written again when either changed.
-STAMP="N=$N $(cat tools/make_synth_bench.py tools/synth/*.py | sha256sum | cut -d' ' -f1)"
-if [ ! -f "$BENCH/bench.jsonl" ] || [ "$(cat "$BENCH/.made-by" 2>/dev/null)" != "$STAMP" ]; then
-  rm -rf "$BENCH"
-  /usr/bin/python3 tools/make_synth_bench.py --out "$BENCH" --n "$N" --seed 0
-  echo "$STAMP" > "$BENCH/.made-by"
-fi
+bash scripts/synth_bench.sh "$BENCH" "$N"
 
 gate=()
 if [ -n "${MIN_ACCURACY:-}" ]; then gate=(--min-accuracy "$MIN_ACCURACY"); fi

@@ -47,9 +47,7 @@ echo "== the water mask against the hand label (sen1floods11 LabelHand: 1 water,
 echo
 echo "== the same model in its own domain: held-out synthetic scenes (seeds never trained on) =="
 SYNTH="$BUILD_DIR/demo-synth"
-if [ ! -f "$SYNTH/bench.jsonl" ]; then
-  /usr/bin/python3 tools/make_synth_bench.py --out "$SYNTH" --n 4 --seed 0 > /dev/null
-fi
+bash scripts/synth_bench.sh "$SYNTH" 4 > /dev/null
 # Sample 0 is a coverage question (CA), sample 2 a comparison (CR): question, options, answer key.
 for i in 0 2; do
   /usr/bin/python3 - "$SYNTH/bench.jsonl" "$i" > "$SYNTH/q$i.txt" <<'PY'

@@ -5,6 +5,7 @@
 #   OUT    checkpoint to write (default models/terrascope-tiny)
 #   STAGE  scratch folder for stage 1 and the GEMM shim (default build/train-tiny)
 set -euo pipefail
+{ # bash reads the whole block before running it: editing this file during a run is harmless
 cd "$(dirname "$0")/.."
 OUT=${1:-models/terrascope-tiny}
 STAGE=${2:-build/train-tiny}
@@ -25,3 +26,5 @@ export LD_PRELOAD="$(cd "$STAGE" && pwd)/libonednn_sgemm.so"
   --sam-lr-scale 0.33 --sam-frozen-steps 600 --pos-weight 2 --answer-weight 3 --tail-weight 3 \
   --probe-weight 0.5 --align-weight 1 --first-sample 100000 --seed 0 --max-minutes 50 \
   --log "$STAGE/train_joint.log"
+exit
+}
