@@ -181,6 +181,7 @@ class StageTargets(unittest.TestCase):
         self.assertAlmostEqual(float(e.token_distances[:, b * 6 + a].min()), got, places=5)
         self.assertIsNone(make_example(sample("CA"), layout()).token_distances)
         self.assertIsNone(token_distances(sample("BCE"), "series", 2, 4))
+        self.assertIsNone(token_distances(s, "single", 4, 4))  # a multi-tile layout: no target
 
 
 class BatchedForward(unittest.TestCase):

@@ -306,11 +306,12 @@ def build_dm(rng, ctx, wish=None, pixel_size_m=scenes.PIXEL_SIZE_M):
     if rng.random() < DM_FARTHEST_SHARE:
         # the farthest pair: distances of a few hundred metres are rare between random pairs
         far = [min_distance_px(masks[a], masks[b]) for a, b in cands]
-        pair = cands[int(np.argmax(far))]
+        best = int(np.argmax(far))
+        pair, d_px = cands[best], far[best]
     else:
         pair = cands[rng.integers(len(cands))]
-    a, b = _ordered(rng, pair)
-    d_px = min_distance_px(masks[a], masks[b])
+        d_px = min_distance_px(masks[pair[0]], masks[pair[1]])
+    a, b = _ordered(rng, pair)  # the distance is symmetric
     metres = int(round(d_px * pixel_size_m))
     idx = range_index(metres, DM_EDGES_M)
     options = list(DM_RANGES)

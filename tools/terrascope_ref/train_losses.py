@@ -145,8 +145,9 @@ def class_distance_maps(labels, classes=NUM_LAND_COVER):
     return out
 
 
-def token_distances(sample, mode, n_images, tokens_per_side):
-    """[rows, classes * classes] for a distance (DM) question on a single-tile scene: row r,
+def token_distances(sample, mode, n_tiles, tokens_per_side):
+    """[rows, classes * classes] for a distance (DM) question on a single-tile scene (`n_tiles`
+    tiles: 1, or the optical and SAR frame tiles): row r,
     channel a * classes + b = the distance from the pixels of class a under row r's cell to the
     nearest pixel of class b (DISTANCE_UNIT_PX pixels per unit, capped at DISTANCE_CAP; the cap
     where the cell holds no pixel of a). The minimum over the rows of channel (a, b) is the
@@ -154,7 +155,8 @@ def token_distances(sample, mode, n_images, tokens_per_side):
     labels = np.asarray(sample["labels"])
     n = tokens_per_side
     h, w = labels.shape
-    if sample["task_type"] != "DM" or mode == "series" or h % n or w % n:
+    if (sample["task_type"] != "DM" or mode == "series" or (mode == "single" and n_tiles != 1)
+            or h % n or w % n):
         return None
     k = NUM_LAND_COVER
     dist = np.minimum(class_distance_maps(labels, k) / DISTANCE_UNIT_PX, DISTANCE_CAP)
@@ -167,7 +169,7 @@ def token_distances(sample, mode, n_images, tokens_per_side):
         cells = vals.reshape(k, n, h // n, n, w // n).min(axis=(2, 4))  # [k, n, n]
         out[:, a, :] = cells.reshape(k, n * n).T
     rows = torch.from_numpy(out.reshape(n * n, k * k)).float()
-    return torch.cat([rows] * n_images, 0)
+    return torch.cat([rows] * n_tiles, 0)
 
 
 def token_counts(sample, tokens_per_side):
@@ -303,8 +305,7 @@ def make_example(sample, layout, inject_regions=True):
                    token_fractions=token_fractions(sample["labels"], mode, grid, len(tiles)
                                                    if mode != "single" else 1, tps),
                    token_counts=token_counts(sample, tps),
-                   token_distances=None if mode == "single" and len(tiles) != 1 else
-                   token_distances(sample, mode, len(tiles), tps))
+                   token_distances=token_distances(sample, mode, len(tiles), tps))
 
 
 def _attention(att, hs, cos, sin, prefix_kv, bias):
@@ -454,11 +455,12 @@ def batch_losses(model, examples, mask_weight=1.0, answer_weight=1.0, lm_weight=
     lengths = [e.ids.numel() for e in examples]
     lmax = max(lengths)
     lm = model.language_model
-    rows = []
+    rows, flats = [], []  # flats: each example's vision rows
     start = 0
     for e in examples:
         n_tiles = e.pixels.shape[0]
         flat = vis[start:start + n_tiles].reshape(-1, d)
+        flats.append(flat)
         start += n_tiles
         emb = lm.embed(e.ids)
         emb = emb.index_copy(0, e.image_positions, flat)
@@ -505,20 +507,16 @@ def batch_losses(model, examples, mask_weight=1.0, answer_weight=1.0, lm_weight=
         probe_loss = -(fractions * logp).sum(-1).mean()
         loss = loss + probe_weight * probe_loss
         out["probe"] = probe_loss.detach()
-    for name, head, weight in (("count", count_probe, count_probe_weight),
-                               ("distance", distance_probe, distance_probe_weight)):
+    for name, head, weight, field in (("count", count_probe, count_probe_weight, "token_counts"),
+                                      ("distance", distance_probe, distance_probe_weight,
+                                       "token_distances")):
         if head is None or not weight:
             continue
-        rows, targets, start = [], [], 0
-        for e in examples:
-            n_tiles = e.pixels.shape[0]
-            target = getattr(e, "token_" + ("counts" if name == "count" else "distances"))
-            if target is not None:
-                rows.append(vis[start:start + n_tiles].reshape(-1, d))
-                targets.append(target)
-            start += n_tiles
-        if rows:
-            term = F.mse_loss(head(torch.cat(rows, 0)), torch.cat(targets, 0))
+        pairs = [(flat, getattr(e, field)) for flat, e in zip(flats, examples)
+                 if getattr(e, field) is not None]
+        if pairs:
+            inputs, targets = zip(*pairs)
+            term = F.mse_loss(head(torch.cat(inputs, 0)), torch.cat(targets, 0))
             loss = loss + weight * term
             out[name] = term.detach()
     out["loss"] = loss
