@@ -3,6 +3,7 @@
 # (terrascope-tiny, committed weights under models/) to a bundle, and ask it about a real scene.
 # Usage: bash scripts/demo.sh          (BUILD_DIR=..., OUT_DIR=... to move the outputs)
 set -euo pipefail
+{ # bash reads the whole block before running it: editing this file during a run is harmless
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
 BUILD_DIR=${BUILD_DIR:-$ROOT/build}
@@ -16,11 +17,11 @@ cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release \
   -DTERRASCOPE_SHARED_DATA="$DATA" > /dev/null
 cmake --build "$BUILD_DIR" -j "$(nproc)" --target terrascope
 
-BUNDLE="$BUILD_DIR/models/terrascope-tiny"
+# The same export as the tests' (tools/testdata_tiny_model.py: tools/export.py, --max-tiles 1).
+BUNDLE="$BUILD_DIR/bundles/terrascope-tiny"
 if [ ! -f "$BUNDLE/terrascope.json" ] || [ models/terrascope-tiny/model.safetensors -nt "$BUNDLE/terrascope.json" ]; then
   echo "== exporting models/terrascope-tiny -> $BUNDLE =="
-  /usr/bin/python3 tools/export.py --checkpoint models/terrascope-tiny --out "$BUNDLE" \
-    --name terrascope-tiny --max-tiles 1 --source "models/terrascope-tiny (trained here, see TRAINING.md)"
+  /usr/bin/python3 tools/testdata_tiny_model.py "$BUILD_DIR"
 fi
 "$BUILD_DIR/terrascope" verify --model "$BUNDLE"
 
@@ -66,3 +67,5 @@ PY
   "$BUILD_DIR/terrascope" ask --model "$BUNDLE" --image "$SYNTH/${Q[0]}" -q "${Q[1]}" \
     --options "${Q[@]:3}" --full --out "$OUT_DIR-synth$i"
 done
+exit
+}

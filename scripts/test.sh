@@ -2,6 +2,7 @@
 # Sets up, builds and runs every test: Debian packages, CMake build, generated test data,
 # Python tool tests, ctest.   Usage: bash scripts/test.sh   (BUILD_DIR=... to change build/)
 set -euo pipefail
+{ # bash reads the whole block before running it: editing this file during a run is harmless
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
 BUILD_DIR=${BUILD_DIR:-$ROOT/build}
@@ -30,3 +31,5 @@ ctest --test-dir "$BUILD_DIR" --output-on-failure -j "$JOBS"
 MIN_ACCURACY=${TINY_MIN_ACCURACY:-56} bash scripts/bench_tiny.sh "$BUILD_DIR" \
   "$TERRASCOPE_TEST_DATA/bundles/terrascope-tiny" "$BUILD_DIR/bench-tiny"
 bash scripts/test_sanitize.sh  # issue 8: ASan+UBSan build in build-asan/, ctest, each fuzz target 20 s
+exit
+}
