@@ -24,7 +24,8 @@ export LD_PRELOAD="$(cd "$STAGE" && pwd)/libonednn_sgemm.so"
 /usr/bin/python3 tools/train_tiny.py --out "$OUT" --init-from "$STAGE/sam" \
   --kinds "$STAGE/sam/mask_kinds.pt" --steps 9000 --batch 8 --fresh 4 --lr 3e-3 --warmup 60 \
   --sam-lr-scale 0.33 --sam-frozen-steps 600 --pos-weight 2 --answer-weight 3 --tail-weight 3 \
-  --probe-weight 0.5 --align-weight 1 --first-sample 100000 --seed 0 --max-minutes 50 \
+  --probe-weight 0.5 --lot-probe-weight 0.5 --align-weight 1 --first-sample 100000 --seed 0 \
+  --max-minutes 50 \
   --log "$STAGE/train_joint.log"
 exit
 }

@@ -199,6 +199,9 @@ def main(argv=None):
     parser.add_argument("--count-probe-weight", type=float, default=0.0,
                         help="weight of a linear probe's MSE from the vision rows of building-change "
                         "pairs to the roofs and rubble patches under them (dropped afterwards)")
+    parser.add_argument("--lot-probe-weight", type=float, default=0.0,
+                        help="weight of a linear probe's cross-entropy from each vision row to the "
+                        "row and column of its token (dropped after training)")
     parser.add_argument("--distance-probe-weight", type=float, default=0.0,
                         help="weight of a linear probe's MSE from the vision rows of distance "
                         "questions to the class-to-class distances under each row (dropped "
@@ -255,6 +258,7 @@ def main(argv=None):
                 p.requires_grad_(False)
     extra = []  # trained alongside the model, not part of the checkpoint
     kind_table, probe, count_probe, distance_probe = None, None, None, None
+    lot_probe = None
     lang_dim = model.text_hidden_fcs[2].out_features
     if args.stage == "sam":
         kind_table = torch.nn.Parameter(torch.randn(NUM_MASK_KINDS, lang_dim) * 0.5)
@@ -268,6 +272,10 @@ def main(argv=None):
     if args.stage == "joint" and args.count_probe_weight:
         count_probe = torch.nn.Linear(cfg.llm.hidden_size, 2)
         extra += list(count_probe.parameters())
+    if args.stage == "joint" and args.lot_probe_weight:
+        side = int(round(cfg.tokens_per_tile ** 0.5))
+        lot_probe = torch.nn.Linear(cfg.llm.hidden_size, 2 * side)
+        extra += list(lot_probe.parameters())
     if args.stage == "joint" and args.distance_probe_weight:
         distance_probe = torch.nn.Linear(cfg.llm.hidden_size, NUM_LAND_COVER ** 2)
         extra += list(distance_probe.parameters())
@@ -320,7 +328,8 @@ def main(argv=None):
                                probe_weight=args.probe_weight, count_probe=count_probe,
                                count_probe_weight=args.count_probe_weight,
                                distance_probe=distance_probe,
-                               distance_probe_weight=args.distance_probe_weight)
+                               distance_probe_weight=args.distance_probe_weight,
+                               lot_probe=lot_probe, lot_probe_weight=args.lot_probe_weight)
         opt.zero_grad(set_to_none=True)
         out["loss"].backward()
         torch.nn.utils.clip_grad_norm_([p for p in model.parameters() if p.requires_grad] + extra,

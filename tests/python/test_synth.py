@@ -23,6 +23,7 @@ sys.path.insert(0, TOOLS)
 
 import make_synth_bench  # noqa: E402
 from synth import records, scenes, tasks  # noqa: E402
+from terrascope_ref import regions  # noqa: E402
 
 NAMES = ("water", "vegetation", "cropland", "bare soil", "built-up area", "roads")
 SMALL = 40  # brute force over all pixel pairs stays cheap at this size
@@ -239,6 +240,32 @@ class GroundTruthRules(unittest.TestCase):
             diff = np.abs(s["frames"][0].astype(int) - s["frames"][1].astype(int)).sum(-1)
             self.assertGreater(diff[destroyed].mean(), diff[~pre].mean())
 
+    def test_one_region_row_per_object_and_building(self):
+        # terrascope-tiny's layout: a 128 px scene becomes one 112 px tile of 4x4 vision tokens;
+        # the release's nearest-neighbour mapping then gives DM's objects and BCE's buildings one
+        # <REGION> row each (they stand on their own lots, over the lot's centre pixel), so the
+        # distance (in lots) and the count can travel through the rows.
+        def rows(mask):
+            return [int(t) for t in regions.select_region_tokens_frame(mask, 112, 4, 8)]
+
+        by_offset = {(0, 1): 0, (1, 1): 1, (0, 2): 2, (1, 2): 2}  # else the last range
+        for seed in range(8):
+            s = records.make_sample(seed, "DM", ("optical", "optical+sar")[seed % 2], size=128)
+            (a,), (b,) = [rows(m) for m in s["masks"]]
+            offset = tuple(sorted((abs(a // 4 - b // 4), abs(a % 4 - b % 4))))
+            self.assertNotEqual(a, b)
+            # the reasoning's lots are the cells of the rows, counted from 1
+            lots = [[t // 4 + 1, t % 4 + 1] for t in (a, b)]
+            self.assertEqual(s["meta"]["lots"], lots)
+            self.assertIn("It lies in row %d, column %d." % tuple(lots[0]), s["cot"])
+            self.assertEqual(s["options"].index(correct_option(s)), by_offset.get(offset, 3),
+                             (offset, s["meta"]))
+            s = records.make_sample(seed, "BCE", size=128)
+            pre, destroyed = s["masks"]
+            self.assertEqual(len(rows(destroyed)), s["meta"]["destroyed"])
+            if s["meta"]["buildings_pre"] <= 8:
+                self.assertEqual(len(rows(pre)), s["meta"]["buildings_pre"])
+
     def test_referring_segmentation(self):
         for s in samples("SEG", range(8)):
             think = self.check_common(s)
@@ -383,7 +410,7 @@ class Samples(unittest.TestCase):
             longest = max(longest, len(words))
         self.assertEqual(set(seen_tasks), set(tasks.TASKS))
         self.assertEqual(set(seen_modalities), set(records.MODALITIES))
-        self.assertLess(longest, 120)
+        self.assertLess(longest, 160)  # DM, the longest, names two lots and their offsets
         print("\nsynth: longest prompt + reasoning in 70 training samples: %d pre-tokens" % longest)
 
     def test_bad_arguments(self):

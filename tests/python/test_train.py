@@ -339,6 +339,34 @@ class TrainingSteps(unittest.TestCase):
         out["loss"].backward()
         self.assertGreater(float(head.weight.grad.abs().sum()), 0.0)
 
+    def test_lot_probe_learns_each_vision_rows_place(self):
+        # DM's reasoning names the lot (row, column) of each object's one <REGION> row; the probe
+        # teaches the vision rows where their token lies: row-major in its tile, as
+        # regions.select_region_tokens numbers them. Both frames of a series count.
+        torch.manual_seed(0)
+        model = TerraScope(CFG)
+        side = int(round(CFG.tokens_per_tile ** 0.5))
+        head = torch.nn.Linear(CFG.llm.hidden_size, 2 * side)
+        batch = [make_example(sample("BCE"), layout()), make_example(sample("DM"), layout())]
+        opt = torch.optim.AdamW(list(head.parameters()) + list(model.vision_model.parameters())
+                                + list(model.mlp1.parameters()), lr=3e-3)
+        first = None
+        for _ in range(40):
+            out = batch_losses(model, batch, lm_weight=0.0, mask_weight=0.0, lot_probe=head,
+                               lot_probe_weight=1.0)
+            first = float(out["lot"]) if first is None else first
+            opt.zero_grad()
+            out["loss"].backward()
+            opt.step()
+        self.assertLess(float(out["lot"]), 0.5 * first)
+        with torch.no_grad():
+            vis = model.extract_feature(torch.cat([e.pixels for e in batch], 0))
+            logits = head(vis.reshape(-1, vis.shape[-1]))
+        self.assertGreaterEqual(vis.shape[0], 3)  # the two frames, the optical image (and SAR)
+        index = torch.arange(side * side).repeat(vis.shape[0])
+        self.assertGreater(float((logits[:, :side].argmax(-1) == index // side).float().mean()), 0.9)
+        self.assertGreater(float((logits[:, side:].argmax(-1) == index % side).float().mean()), 0.9)
+
     def test_a_few_steps_lower_language_and_mask_losses(self):
         torch.manual_seed(0)
         model = TerraScope(CFG)

@@ -122,12 +122,14 @@ def _centres(boxes):
 
 def _series_sample(rng, h, w):
     """Pre/post pair: buildings on land; some destroyed (rubble in their footprint), a few new
-    ones built (which do not count). Both frames share the labels and the grid."""
+    ones built (which do not count). Both frames share the labels and the grid. Every building
+    stands on its own lot and covers the lot's centre (scenes.place_buildings_on_lots), so the
+    release's region mapping gives one <REGION> row per building of a mask."""
     for _ in range(MAX_SCENE_TRIES):
         labels, parcels, _, flooded = scenes.make_labels(rng, h, w)
         no_roofs = np.zeros((h, w), dtype=bool)  # every visible building is a counted instance
-        boxes = scenes.place_buildings(rng, labels, int(rng.integers(4, 11)),
-                                       size_range=BCE_BUILDING_PX)
+        boxes, lots = scenes.place_buildings_on_lots(rng, labels, int(rng.integers(4, 11)),
+                                                     BCE_BUILDING_PX)
         if len(boxes) >= 3:
             break
     else:
@@ -137,8 +139,8 @@ def _series_sample(rng, h, w):
     order = rng.permutation(len(boxes))
     destroyed = [boxes[i] for i in order[:destroyed_n]]
     intact = [boxes[i] for i in order[destroyed_n:]]
-    new = scenes.place_buildings(rng, labels, int(rng.integers(0, 3)), size_range=BCE_BUILDING_PX,
-                                 occupied=scenes.boxes_mask((h, w), boxes))
+    new, _ = scenes.place_buildings_on_lots(rng, labels, int(rng.integers(0, 3)), BCE_BUILDING_PX,
+                                            taken_lots=lots)
     # Same sensor, similar light: the post frame's haze and gain stay near the pre frame's.
     # The place keeps its colours and textures (style_seed); sensor noise is new.
     haze, gain = rng.uniform(8, 45), rng.uniform(0.9, 1.12)
@@ -166,7 +168,9 @@ def _single_sample(rng, task, with_sar, h, w):
     before the scenes so that a redrawn scene cannot bias the kind of answer (BRD yes / no)."""
     wish = rng.random()
     for _ in range(MAX_SCENE_TRIES):
-        scene = scenes.make_scene(rng, h, w)
+        # DM: two compact objects on their own lots (scenes.make_object_scene); the distance
+        # between the large irregular regions of other scenes is mostly under one vision token.
+        scene = (scenes.make_object_scene if task == "DM" else scenes.make_scene)(rng, h, w)
         labels = scene.labels
         cloud = None
         if with_sar and rng.random() < 0.7:

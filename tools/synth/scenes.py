@@ -20,6 +20,10 @@ CLASS_NAMES = ("water", "vegetation", "cropland", "bare soil", "built-up area", 
 NUM_CLASSES = len(CLASS_NAMES)
 
 PIXEL_SIZE_M = 10.0
+# Lots: a scene is cut into LOTS_PER_SIDE x LOTS_PER_SIDE squares, the vision tokens of
+# terrascope-tiny (4x4 per 112 px tile; 320 m of a 128 px scene). See lot_centres.
+LOTS_PER_SIDE = 4
+OBJECT_KINDS = (WATER, BARE_SOIL, BUILT_UP)
 
 # Surface colours in the 8-bit space of a 0..3000 reflectance clip (before haze).
 _WATER_CLEAR = np.array([18.0, 28.0, 42.0])
@@ -137,6 +141,23 @@ def random_geo(rng, h, w):
     return (x0, PIXEL_SIZE_M, 0.0, y0, 0.0, -PIXEL_SIZE_M), epsg
 
 
+def _parcel_grid(rng, yy, xx):
+    """Cropland parcels: a rotated grid of fields, 50..140 m by 100..280 m (HxW int field ids)."""
+    theta = rng.uniform(0, np.pi / 2)
+    u = xx * np.cos(theta) + yy * np.sin(theta)
+    v = -xx * np.sin(theta) + yy * np.cos(theta)
+    pu, pv = rng.uniform(5, 14), rng.uniform(10, 28)  # fields are often elongated
+    return np.floor(u / pu).astype(np.int64) * 1000 + np.floor(v / pv).astype(np.int64)
+
+
+def _street_roofs(rng, yy, xx, blob):
+    """Bright roof specks (10..30 m buildings) between the lines of a street grid inside `blob`."""
+    step = int(rng.integers(6, 11))
+    offy, offx = int(rng.integers(0, step)), int(rng.integers(0, step))
+    street = (((yy.astype(int) + offy) % step == 0) | ((xx.astype(int) + offx) % step == 0))
+    return blob & ~street & (rng.random(blob.shape) < 0.3)
+
+
 def make_labels(rng, h, w):
     """Class map, parcel ids, roof mask and flooded-field mask (water, rendering only)."""
     yy, xx = _coords(h, w)
@@ -148,12 +169,7 @@ def make_labels(rng, h, w):
     natural = np.array([VEGETATION, CROPLAND, BARE_SOIL], dtype=np.uint8)[fields.argmax(0)]
     labels = natural.copy()
 
-    # Cropland parcels: a rotated grid of fields, 50..140 m by 100..280 m.
-    theta = rng.uniform(0, np.pi / 2)
-    u = xx * np.cos(theta) + yy * np.sin(theta)
-    v = -xx * np.sin(theta) + yy * np.cos(theta)
-    pu, pv = rng.uniform(5, 14), rng.uniform(10, 28)  # fields are often elongated
-    parcels = (np.floor(u / pu).astype(np.int64) * 1000 + np.floor(v / pv).astype(np.int64))
+    parcels = _parcel_grid(rng, yy, xx)
 
     # Built-up: a blob around a centre, with a street grid.
     roofs = np.zeros((h, w), dtype=bool)
@@ -163,11 +179,7 @@ def make_labels(rng, h, w):
         r = np.hypot(yy - cy, xx - cx) / radius
         blob = (1.0 - r) + 0.35 * smooth_noise(rng, h, w, 4, octaves=2) > 0
         labels[blob] = BUILT_UP
-        step = int(rng.integers(6, 11))
-        offy, offx = int(rng.integers(0, step)), int(rng.integers(0, step))
-        street = (((yy.astype(int) + offy) % step == 0) | ((xx.astype(int) + offx) % step == 0))
-        # Roofs: bright specks (10..30 m buildings) between the streets; rendering only.
-        roofs = blob & ~street & (rng.random((h, w)) < 0.3)
+        roofs = _street_roofs(rng, yy, xx, blob)  # rendering only
 
     # Water: lakes from a thresholded field and/or a river, and sometimes flooded fields (as the
     # sen1floods11 chip: the water takes the shape of parcels).
@@ -289,28 +301,68 @@ def make_scene(rng, h=128, w=128):
     return Scene(labels, parcels, roofs, geotransform, epsg, flooded)
 
 
-def place_buildings(rng, labels, count, size_range=(3, 6), allowed=None, occupied=None):
-    """Up to `count` axis-aligned rectangular footprints (3..6 px = 30..60 m a side) on allowed
-    land, at least one free pixel apart (so each building is its own 4-connected component).
-    Returns a list of (y0, x0, y1, x1) boxes, end exclusive."""
+def lot_centres(h, w, n=LOTS_PER_SIDE):
+    """(row, col) of the pixel at the centre of each of n x n lots, row-major. For a 128 px scene
+    these are the pixels 16, 48, 80, 112: the ones the release's nearest-neighbour region mapping
+    (128 px -> 112 px tile -> 4x4 tokens) samples, so an object covering a lot's centre gets that
+    lot's vision token as a <REGION> row."""
+    return [(int((i + 0.5) * h / n), int((j + 0.5) * w / n)) for i in range(n) for j in range(n)]
+
+
+def make_object_scene(rng, h=128, w=128, kinds=OBJECT_KINDS):
+    """A rural scene (vegetation and cropland) with two compact objects of two different classes
+    from `kinds` (a pond, a hamlet, a sand pit), 120..250 m across, each centred within 2 px of the
+    centre of its own lot (lot_centres). DM asks about the distance between them: it then grows
+    in steps of lots, which terrascope-tiny's <REGION> rows can show (one row per object)."""
+    yy, xx = _coords(h, w)
+    field = smooth_noise(rng, h, w, int(rng.integers(2, 5))) + rng.normal(0.0, 0.6)
+    labels = np.where(field > 0, VEGETATION, CROPLAND).astype(np.uint8)
+    parcels = _parcel_grid(rng, yy, xx)
+    roofs = np.zeros((h, w), dtype=bool)
+    centres = lot_centres(h, w)
+    chosen_kinds = rng.choice(np.array(kinds), size=2, replace=False)
+    lots = rng.choice(len(centres), size=2, replace=False)
+    for kind, lot in zip(chosen_kinds, lots):
+        cy, cx = (c + int(rng.integers(-1, 2)) for c in centres[lot])
+        ry, rx = rng.uniform(6.5, 8.0, 2)
+        r = np.hypot((yy - cy) / ry, (xx - cx) / rx)
+        blob = r + 0.1 * smooth_noise(rng, h, w, 8, octaves=2) < 1.0
+        blob[cy, cx] = True
+        labels[blob] = kind
+        if kind == BUILT_UP:
+            roofs |= _street_roofs(rng, yy, xx, blob)
+    geotransform, epsg = random_geo(rng, h, w)
+    return Scene(labels, parcels, roofs, geotransform, epsg, np.zeros((h, w), dtype=bool))
+
+
+def place_buildings_on_lots(rng, labels, count, size_range, taken_lots=()):
+    """Up to `count` rectangular footprints, one per free lot (lot_centres), each centred on its
+    lot's centre pixel and standing on land (not water, not road); lots that cannot take one are
+    skipped. Returns (boxes, lots): (y0, x0, y1, x1) end exclusive, and the lot of each."""
     h, w = labels.shape
-    if allowed is None:
-        allowed = (labels != WATER) & (labels != ROAD)
-    taken = np.zeros((h, w), dtype=bool) if occupied is None else occupied.copy()
-    boxes = []
-    for _ in range(count * 30):
+    allowed = (labels != WATER) & (labels != ROAD)
+    # at most half a lot a side: buildings of neighbouring lots stay apart (small test scenes)
+    top = min(size_range[1], min(h, w) // LOTS_PER_SIDE // 2)
+    size_range = (min(size_range[0], top), top)
+    boxes, lots = [], []
+    for lot in rng.permutation(LOTS_PER_SIDE * LOTS_PER_SIDE):
         if len(boxes) == count:
             break
-        bh = int(rng.integers(size_range[0], size_range[1] + 1))
-        bw = int(rng.integers(size_range[0], size_range[1] + 1))
-        y0, x0 = int(rng.integers(1, h - bh - 1)), int(rng.integers(1, w - bw - 1))
-        if not allowed[y0:y0 + bh, x0:x0 + bw].all():
+        if int(lot) in taken_lots:
             continue
-        if taken[y0 - 1:y0 + bh + 1, x0 - 1:x0 + bw + 1].any():
-            continue
-        taken[y0:y0 + bh, x0:x0 + bw] = True
-        boxes.append((y0, x0, y0 + bh, x0 + bw))
-    return boxes
+        cy, cx = lot_centres(h, w)[lot]
+        for _ in range(10):
+            bh = int(rng.integers(size_range[0], size_range[1] + 1))
+            bw = int(rng.integers(size_range[0], size_range[1] + 1))
+            # centred on the lot's centre (+-1 px): a mask a little smaller than the building
+            # still covers that pixel
+            y0 = min(max(1, cy - bh // 2 + int(rng.integers(-1, 2))), h - bh - 1)
+            x0 = min(max(1, cx - bw // 2 + int(rng.integers(-1, 2))), w - bw - 1)
+            if allowed[y0:y0 + bh, x0:x0 + bw].all():
+                boxes.append((y0, x0, y0 + bh, x0 + bw))
+                lots.append(int(lot))
+                break
+    return boxes, lots
 
 
 def boxes_mask(shape, boxes):

@@ -85,6 +85,18 @@ def _boundary_points(mask):
     return np.argwhere(mask & ~inner).astype(np.float64)
 
 
+def lot_of(mask, n=scenes.LOTS_PER_SIDE):
+    """(row, column) of the lot (scenes.lot_centres) holding the mask's centroid, counted from 1
+    at the north-west corner."""
+    ys, xs = np.nonzero(mask)
+    h, w = mask.shape
+    return int(ys.mean() * n // h) + 1, int(xs.mean() * n // w) + 1
+
+
+def _count(n, word):
+    return "%d %s%s" % (n, word, "" if n == 1 else "s")
+
+
 def min_distance_px(a, b):
     """Smallest centre-to-centre distance between pixels of a and b (0 when they overlap): the
     Euclidean distance transform of not-a, minimised over b."""
@@ -171,12 +183,11 @@ def _prefer(rng, ctx, choices):
 CA_EDGES_PCT = (13, 25, 43)
 CA_RANGES = ("under 13%", "13% to 24%", "25% to 42%", "43% or more")
 AQ_EDGES_M2 = (110000, 320000, 530000)  # for a 128 x 128 scene; scaled with the scene's area
-# DM: a token of terrascope-tiny covers 320 m of a 128 px scene; edges finer than that cannot be
-# read from its <REGION> rows (edges 50/100/180 m gave 14%), so these are coarser than the
-# quartiles (letters are balanced by redrawing the scene).
-DM_EDGES_M = (100, 200, 350)
-DM_FARTHEST_SHARE = 0.35  # DM asks about the farthest non-adjacent pair this often
-DM_RANGES = ("under 100 m", "100 to 199 m", "200 to 349 m", "350 m or more")  # whole metres
+# DM: asked about two compact objects on different lots (scenes.make_object_scene), one vision
+# token of terrascope-tiny (320 m) apart or more; the edges fall between the gaps of neighbouring
+# lots (side by side, diagonal, two apart, farther).
+DM_EDGES_M = (250, 400, 700)
+DM_RANGES = ("under 250 m", "250 to 399 m", "400 to 699 m", "700 m or more")  # whole metres
 BCE_EDGES = (2, 3, 5)
 BCE_RANGES = ("1", "2", "3 or 4", "5 or more")
 
@@ -299,29 +310,32 @@ def build_brd(rng, ctx, wish):
 
 
 def build_dm(rng, ctx, wish=None, pixel_size_m=scenes.PIXEL_SIZE_M):
+    """Distance between two non-adjacent regions of the compact object classes (a pond, a
+    hamlet, a sand pit: scenes.OBJECT_KINDS) when the scene has two of them."""
     masks = {c: ctx.mask(c) for c in ctx.present()}
-    cands = [(a, b) for a, b in _pairs(ctx) if not adjacent(masks[a], masks[b])]
+    cands = [(a, b) for a, b in _pairs(ctx) if not adjacent(masks[a], masks[b])
+             and a in scenes.OBJECT_KINDS and b in scenes.OBJECT_KINDS]
     if not cands:
         return None
-    if rng.random() < DM_FARTHEST_SHARE:
-        # the farthest pair: distances of a few hundred metres are rare between random pairs
-        far = [min_distance_px(masks[a], masks[b]) for a, b in cands]
-        best = int(np.argmax(far))
-        pair, d_px = cands[best], far[best]
-    else:
-        pair = cands[rng.integers(len(cands))]
-        d_px = min_distance_px(masks[pair[0]], masks[pair[1]])
+    pair = cands[rng.integers(len(cands))]
+    d_px = min_distance_px(masks[pair[0]], masks[pair[1]])
     a, b = _ordered(rng, pair)  # the distance is symmetric
     metres = int(round(d_px * pixel_size_m))
     idx = range_index(metres, DM_EDGES_M)
     options = list(DM_RANGES)
     q = ("What is the shortest distance between {a} and {b}?", "How far is {a} from {b}?",
          "What is the gap between {a} and {b}?")[rng.integers(3)]
+    # Grounded steps: where each object lies (its lot), how many lots apart, then the range.
+    (ra, ca), (rb, cb) = lot_of(masks[a]), lot_of(masks[b])
+    where = "It lies in row %d, column %d."
+    apart = "They are %s and %s apart." % (_count(abs(ra - rb), "row"), _count(abs(ca - cb), "column"))
     tail = ("Their closest pixels are {d} apart.", "The gap is {d}.")[rng.integers(2)]
-    think = "%s %s %s" % (ctx.seg(rng, a), _seg_sentence(rng, b), tail.format(d=options[idx]))
+    think = " ".join([ctx.seg(rng, a), where % (ra, ca), _seg_sentence(rng, b), where % (rb, cb),
+                      apart, tail.format(d=options[idx])])
     return TaskItem(q.format(a=_the(a), b=_the(b)), options, idx, think, LETTERS[idx],
                     [masks[a], masks[b]],
-                    meta={"classes": [a, b], "distance_px": d_px, "distance_m": metres})
+                    meta={"classes": [a, b], "distance_px": d_px, "distance_m": metres,
+                          "lots": [[ra, ca], [rb, cb]]})
 
 
 def build_seg(rng, ctx, wish=None):

@@ -437,7 +437,8 @@ def sam_stage_losses(model, examples, kind_table, pos_weight=1.0):
 def batch_losses(model, examples, mask_weight=1.0, answer_weight=1.0, lm_weight=1.0,
                  pos_weight=1.0, tail_weight=1.0, kind_table=None, align_weight=0.0,
                  probe=None, probe_weight=0.0, count_probe=None, count_probe_weight=0.0,
-                 distance_probe=None, distance_probe_weight=0.0):
+                 distance_probe=None, distance_probe_weight=0.0, lot_probe=None,
+                 lot_probe_weight=0.0):
     """Forward a list of Examples; returns a dict of scalar tensors: loss, lm, mask, and the
     detached metrics iou (low-res, best-IoU output vs GT > 0.5) and token accuracy.
     `pos_weight` > 1 weighs the mask BCE's positive term (objects cover a small share of the
@@ -449,7 +450,9 @@ def batch_losses(model, examples, mask_weight=1.0, answer_weight=1.0, lm_weight=
     `count_probe` (a module vision row -> 2) + `count_probe_weight`: MSE of the building-change
     pairs' vision rows against the roofs and rubble patches under them (`token_counts`);
     `distance_probe` (vision row -> classes^2) + `distance_probe_weight`: MSE of the distance
-    questions' vision rows against `token_distances`."""
+    questions' vision rows against `token_distances`; `lot_probe` (vision row -> 2 x side logits)
+    + `lot_probe_weight`: cross-entropy of every vision row against the row and the column of its
+    token in its tile (the lots DM's reasoning names, docs/SYNTH.md)."""
     vis = model.extract_feature(torch.cat([e.pixels for e in examples], 0))
     d = vis.shape[-1]
     lengths = [e.ids.numel() for e in examples]
@@ -507,6 +510,15 @@ def batch_losses(model, examples, mask_weight=1.0, answer_weight=1.0, lm_weight=
         probe_loss = -(fractions * logp).sum(-1).mean()
         loss = loss + probe_weight * probe_loss
         out["probe"] = probe_loss.detach()
+    if lot_probe is not None and lot_probe_weight:
+        per_tile = vis.shape[1]
+        side = int(round(per_tile ** 0.5))
+        cells = torch.arange(per_tile).repeat(vis.shape[0])
+        logits_rc = lot_probe(vis.reshape(-1, d))
+        lot_loss = (F.cross_entropy(logits_rc[:, :side], cells // side)
+                    + F.cross_entropy(logits_rc[:, side:], cells % side))
+        loss = loss + lot_probe_weight * lot_loss
+        out["lot"] = lot_loss.detach()
     for name, head, weight, field in (("count", count_probe, count_probe_weight, "token_counts"),
                                       ("distance", distance_probe, distance_probe_weight,
                                        "token_distances")):
