@@ -48,9 +48,10 @@ echo "== the water mask against the hand label (sen1floods11 LabelHand: 1 water,
 echo
 echo "== the same model in its own domain: held-out synthetic scenes (seeds never trained on) =="
 SYNTH="$BUILD_DIR/demo-synth"
-bash scripts/synth_bench.sh "$SYNTH" 4 > /dev/null
-# Sample 0 is a coverage question (CA), sample 2 a comparison (CR): question, options, answer key.
-for i in 0 2; do
+bash scripts/synth_bench.sh "$SYNTH" 5 > /dev/null
+# Sample 0 is a coverage question (CA), 2 a comparison (CR), 4 a distance (DM, which names the
+# lots of the two objects): question, options, answer key.
+for i in 0 2 4; do
   /usr/bin/python3 - "$SYNTH/bench.jsonl" "$i" > "$SYNTH/q$i.txt" <<'PY'
 import json, sys
 row = [json.loads(line) for line in open(sys.argv[1], encoding="utf-8")][int(sys.argv[2])]
