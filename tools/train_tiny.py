@@ -257,8 +257,7 @@ def main(argv=None):
             if name.startswith(prefixes):
                 p.requires_grad_(False)
     extra = []  # trained alongside the model, not part of the checkpoint
-    kind_table, probe, count_probe, distance_probe = None, None, None, None
-    lot_probe = None
+    kind_table, probe, count_probe, distance_probe, lot_probe = None, None, None, None, None
     lang_dim = model.text_hidden_fcs[2].out_features
     if args.stage == "sam":
         kind_table = torch.nn.Parameter(torch.randn(NUM_MASK_KINDS, lang_dim) * 0.5)

@@ -311,7 +311,7 @@ def lot_centres(h, w, n=LOTS_PER_SIDE):
 
 def make_object_scene(rng, h=128, w=128, kinds=OBJECT_KINDS):
     """A rural scene (vegetation and cropland) with two compact objects of two different classes
-    from `kinds` (a pond, a hamlet, a sand pit), 120..250 m across, each centred within 2 px of the
+    from `kinds` (a pond, a hamlet, a sand pit), 130..160 m across, each centred within 1 px of the
     centre of its own lot (lot_centres). DM asks about the distance between them: it then grows
     in steps of lots, which terrascope-tiny's <REGION> rows can show (one row per object)."""
     yy, xx = _coords(h, w)
@@ -344,13 +344,14 @@ def place_buildings_on_lots(rng, labels, count, size_range, taken_lots=()):
     # at most half a lot a side: buildings of neighbouring lots stay apart (small test scenes)
     top = min(size_range[1], min(h, w) // LOTS_PER_SIDE // 2)
     size_range = (min(size_range[0], top), top)
+    centres = lot_centres(h, w)
     boxes, lots = [], []
-    for lot in rng.permutation(LOTS_PER_SIDE * LOTS_PER_SIDE):
+    for lot in rng.permutation(len(centres)):
         if len(boxes) == count:
             break
         if int(lot) in taken_lots:
             continue
-        cy, cx = lot_centres(h, w)[lot]
+        cy, cx = centres[lot]
         for _ in range(10):
             bh = int(rng.integers(size_range[0], size_range[1] + 1))
             bw = int(rng.integers(size_range[0], size_range[1] + 1))
