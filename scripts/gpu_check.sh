@@ -6,6 +6,11 @@
 #   OUT=... STEPS="build tests parity qwen2" scripts/gpu_check.sh
 #   OUT=... STEPS="decode8b" scripts/gpu_check.sh     (needs the build step's tool)
 #
+# Environment: TESTDATA (the tiny bundle and goldens; default: made by the testdata step in the
+# build folder), GPU_DEPS (a folder of unpacked Debian packages: libpcre2-dev, libutf8proc-dev,
+# nlohmann-json3-dev and their libraries, used where the machine lacks them; default .gpu_deps/root
+# when present), CXX_STD (default 20: libtorch 2.12 and later need C++20).
+#
 # Steps (each logs to $OUT/<step>.log and writes its JSON to $OUT/<step>*.json; a failing step is
 # recorded and the others still run):
 #   build     CMake build with -DTERRASCOPE_WITH_GEO=OFF against the Python torch's libtorch, then
@@ -58,14 +63,42 @@ run_step() {
 } > "$OUT/machine.txt"
 cat "$OUT/machine.txt"
 TORCH_PREFIX=$("$PY" -c 'import torch; print(torch.utils.cmake_prefix_path)')
-TESTDATA=$BUILD/testdata
+TESTDATA=${TESTDATA:-$BUILD/testdata}
+CXX_STD=${CXX_STD:-20}
+GPU_DEPS=${GPU_DEPS:-$REPO/.gpu_deps/root}
+
+# Carried Debian packages for what the machine lacks: pkg-config files rewritten to their folder.
+if [[ -d "$GPU_DEPS" ]]; then
+  GPU_DEPS=$(cd "$GPU_DEPS" && pwd)
+  DEPS_LIB=$GPU_DEPS/usr/lib/x86_64-linux-gnu
+  for pc in "$DEPS_LIB"/pkgconfig/*.pc "$GPU_DEPS"/usr/share/pkgconfig/*.pc; do
+    [[ -f "$pc" ]] && sed -i "s|^prefix=.*|prefix=$GPU_DEPS/usr|" "$pc"
+  done
+  export PKG_CONFIG_PATH=${PKG_CONFIG_PATH:+$PKG_CONFIG_PATH:}$DEPS_LIB/pkgconfig:$GPU_DEPS/usr/share/pkgconfig
+  export LD_LIBRARY_PATH=${LD_LIBRARY_PATH:+$LD_LIBRARY_PATH:}$DEPS_LIB
+  export PATH=$PATH:$GPU_DEPS/usr/bin
+  TORCH_PREFIX="$TORCH_PREFIX;$GPU_DEPS/usr"
+  echo "carried packages: $GPU_DEPS" >> "$OUT/machine.txt"
+fi
+TESTS_FLAG=OFF
+has_step tests && TESTS_FLAG=ON
+
+# The 8B export (GPU, Python, about 15 GB written) runs beside the build.
+EXPORT_PID=
+if has_step decode8b; then
+  "$PY" scripts/gpu_check/hf_check.py export-8b --out "$SCRATCH/llm8b.pt" \
+    > "$OUT/decode8b_export.json" 2> "$OUT/decode8b_export.log" &
+  EXPORT_PID=$!
+fi
 
 build() {
   cmake -S "$REPO" -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release -DTERRASCOPE_WITH_GEO=OFF \
+    -DTERRASCOPE_BUILD_TESTS=$TESTS_FLAG -DCMAKE_CXX_STANDARD="$CXX_STD" \
     -DCMAKE_PREFIX_PATH="$TORCH_PREFIX" &&
     cmake --build "$BUILD" -j "$JOBS" &&
     cmake -S "$REPO/scripts/gpu_check" -B "$BUILD/gpu_check" -G Ninja \
-      -DCMAKE_PREFIX_PATH="$TORCH_PREFIX" -DTERRASCOPE_BUILD="$BUILD" &&
+      -DCMAKE_CXX_STANDARD="$CXX_STD" -DCMAKE_PREFIX_PATH="$TORCH_PREFIX" \
+      -DTERRASCOPE_BUILD="$BUILD" &&
     cmake --build "$BUILD/gpu_check" -j "$JOBS"
 }
 tests() {
@@ -95,8 +128,7 @@ qwen2() {
 }
 decode8b() {
   local ok=0
-  "$PY" scripts/gpu_check/hf_check.py export-8b --out "$SCRATCH/llm8b.pt" \
-    > "$OUT/decode8b_export.json" || return 1
+  wait "$EXPORT_PID" || { cat "$OUT/decode8b_export.log"; return 1; }
   "$BUILD/gpu_check/gpu_check_tool" decode "$SCRATCH/llm8b.pt" cuda:0 bf16 600 64 2048 \
     > "$OUT/decode8b_engine.json" || ok=1
   rm -f "$SCRATCH/llm8b.pt"

@@ -36,6 +36,8 @@ def hf_config(cfg):
         intermediate_size=cfg.intermediate_size, num_hidden_layers=cfg.num_hidden_layers,
         num_attention_heads=cfg.num_attention_heads, num_key_value_heads=cfg.num_key_value_heads,
         rope_theta=cfg.rope_theta, rms_norm_eps=cfg.rms_norm_eps, tie_word_embeddings=False,
+        # transformers 5 reads RoPE's base from rope_parameters (4.x ignores the unknown key)
+        rope_parameters={"rope_type": "default", "rope_theta": cfg.rope_theta},
         max_position_embeddings=cfg.max_position_embeddings, use_sliding_window=False,
         attn_implementation="eager")
 
@@ -79,6 +81,7 @@ def qwen2_compare(args):
         "device": str(device),
         "transformers": transformers.__version__,
         "torch": torch.__version__,
+        "hf_rope": str(getattr(hf.config, "rope_parameters", None) or hf.config.rope_theta),
         "state_dict_missing": missing,
         "state_dict_unexpected": list(unexpected),
         "logits_nmse_full": nmse(logits_ours, logits_hf),
