@@ -99,7 +99,9 @@ build() {
     cmake -S "$REPO/scripts/gpu_check" -B "$BUILD/gpu_check" -G Ninja \
       -DCMAKE_CXX_STANDARD="$CXX_STD" -DCMAKE_PREFIX_PATH="$TORCH_PREFIX" \
       -DTERRASCOPE_BUILD="$BUILD" &&
-    cmake --build "$BUILD/gpu_check" -j "$JOBS"
+    cmake --build "$BUILD/gpu_check" -j "$JOBS" &&
+    { cmake --build "$BUILD/gpu_check" -j "$JOBS" --target gpu_check_graph ||
+        echo "gpu_check_graph (the CUDA-graph variant) did not build; its row is skipped"; }
 }
 tests() {
   TERRASCOPE_TEST_DATA=$TESTDATA ctest --test-dir "$BUILD" --output-on-failure -j 4 \
@@ -131,6 +133,14 @@ decode8b() {
   wait "$EXPORT_PID" || { cat "$OUT/decode8b_export.log"; return 1; }
   "$BUILD/gpu_check/gpu_check_tool" decode "$SCRATCH/llm8b.pt" cuda:0 bf16 600 64 2048 \
     > "$OUT/decode8b_engine.json" || ok=1
+  "$BUILD/gpu_check/gpu_check_tool" decode "$SCRATCH/llm8b.pt" cuda:0 bf16 600 64 2048 legacy \
+    > "$OUT/decode8b_legacy.json" || ok=1
+  if [[ -x "$BUILD/gpu_check/gpu_check_graph" ]]; then
+    for variant in graph graph-legacy; do
+      "$BUILD/gpu_check/gpu_check_graph" decode "$SCRATCH/llm8b.pt" cuda:0 bf16 600 64 2048 \
+        "$variant" > "$OUT/decode8b_$variant.json" || ok=1
+    done
+  fi
   rm -f "$SCRATCH/llm8b.pt"
   "$PY" scripts/gpu_check/hf_check.py hf-decode --tokens 64 --prompt 600 \
     > "$OUT/decode8b_hf.json" || ok=1
@@ -178,6 +188,12 @@ if e:
     rows.append(("8B engine decode", f"{e['decode_ms_per_token']:.2f} ms/token = "
                  f"{100 * e['fraction_of_bound']:.0f}% of bound (goal >= 60%)"))
     rows.append(("8B engine prefill 600", f"{e['prefill_ms']:.1f} ms"))
+for name, label in (("legacy", "8B decode, legacy executor"), ("graph", "8B decode, CUDA graph"),
+                    ("graph-legacy", "8B decode, CUDA graph, legacy")):
+    v = load(f"decode8b_{name}.json")
+    if v:
+        rows.append((label, f"{v['decode_ms_per_token']:.2f} ms/token = "
+                     f"{100 * v['fraction_of_bound']:.0f}% of bound"))
 if h:
     rows.append(("8B transformers eager decode", f"{h['decode_ms_per_token']:.2f} ms/token; "
                  f"prefill {h['prefill_ms']:.1f} ms"))

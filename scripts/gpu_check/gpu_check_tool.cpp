@@ -10,12 +10,26 @@
 //     argmax), a prefill of PROMPT_TOKENS random embeddings, and the device's copy bandwidth;
 //     prints JSON with the bandwidth bound (parameter bytes / copy bandwidth) and the fraction of
 //     it reached.
+//   gpu_check_tool decode ... CACHE_LEN VARIANT
+//     VARIANT "loop" (the above, libtorch's default executor, as the engine runs CUDA models),
+//     "legacy" (the same under TorchScript's legacy executor), "graph": embed, forward and the
+//     argmax captured once as a CUDA graph (static id, position and cache on the device), then
+//     replayed per token with the chosen id read back after each replay, as a loop that must see
+//     every id would; "graph-legacy" the same under the legacy executor. The graph variants exist
+//     only in the binary built with GPU_CHECK_CUDA_GRAPHS.
+#include <torch/csrc/jit/runtime/graph_executor.h>
 #include <torch/cuda.h>
 #include <torch/script.h>
+#ifdef GPU_CHECK_CUDA_GRAPHS
+#include <ATen/cuda/CUDAGraph.h>
+#include <c10/cuda/CUDAGuard.h>
+#include <c10/cuda/CUDAStream.h>
+#endif
 
 #include <chrono>
 #include <cstdint>
 #include <fstream>
+#include <functional>
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -123,7 +137,17 @@ void sync(const torch::Device& d) {
 }
 
 int decode(const std::string& llm_path, const std::string& device_name,
-           const std::string& dtype_name, int prompt_tokens, int decode_tokens, int64_t cache_len) {
+           const std::string& dtype_name, int prompt_tokens, int decode_tokens, int64_t cache_len,
+           const std::string& variant) {
+  if (variant != "loop" && variant != "legacy" && variant != "graph" && variant != "graph-legacy")
+    throw terrascope::Error("variant '" + variant + "'",
+                            "not one of: loop, legacy, graph, graph-legacy");
+  const bool use_graph = variant.rfind("graph", 0) == 0;
+#ifndef GPU_CHECK_CUDA_GRAPHS
+  if (use_graph)
+    throw terrascope::Error("variant '" + variant + "'", "this binary was built without CUDA graphs");
+#endif
+  if (variant.find("legacy") != std::string::npos) torch::jit::getProfilingMode() = false;
   c10::InferenceMode guard;
   const torch::Device device(device_name);
   const torch::ScalarType dtype = dtype_name == "bf16"   ? torch::kBFloat16
@@ -191,16 +215,60 @@ int decode(const std::string& llm_path, const std::string& device_name,
       next = l.to(torch::kCPU, torch::kFloat32).argmax().item<int64_t>();
     }
   };
-  loop(3, prompt_tokens);  // warm-up
-  sync(device);
-  t0 = Clock::now();
-  loop(decode_tokens, prompt_tokens + 3);
-  sync(device);
-  const double decode_ms =
-      std::chrono::duration<double, std::milli>(Clock::now() - t0).count() / decode_tokens;
+  auto time_tokens = [&](const std::function<void(int)>& run) {
+    run(3);  // warm-up
+    sync(device);
+    const auto start = Clock::now();
+    run(decode_tokens);
+    sync(device);
+    return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+  };
+  double decode_total_ms = 0;
+  if (!use_graph) {
+    int64_t pos = prompt_tokens;
+    decode_total_ms = time_tokens([&](int n) {
+      loop(n, pos);
+      pos += n;
+    });
+  }
+#ifdef GPU_CHECK_CUDA_GRAPHS
+  // Kept alive until the replays are done.
+  at::cuda::CUDAGraph graph;
+  if (use_graph) {
+    const auto i64 = torch::TensorOptions().dtype(torch::kInt64).device(device);
+    torch::Tensor static_id = torch::full({1}, next, i64);
+    torch::Tensor static_pos = torch::full({1}, static_cast<int64_t>(prompt_tokens), i64);
+    auto body = [&] {
+      torch::Tensor e = embed_method({static_id}).toTensor();
+      torch::Tensor l = llm.forward({e, static_pos, cache}).toTuple()->elements()[0].toTensor();
+      static_id.copy_(l.argmax().reshape({1}));
+      static_pos.add_(1);
+    };
+    // Warm-up (executor profiling runs) and capture on a side stream, as PyTorch's make_graphed
+    // callables do; the replays run on the default stream.
+    c10::cuda::CUDAStream side = c10::cuda::getStreamFromPool(false, device.index());
+    {
+      c10::cuda::CUDAStreamGuard stream_guard(side);
+      for (int w = 0; w < 3; ++w) body();
+      side.synchronize();
+      graph.capture_begin();
+      body();
+      graph.capture_end();
+    }
+    sync(device);
+    decode_total_ms = time_tokens([&](int n) {
+      for (int i = 0; i < n; ++i) {
+        graph.replay();
+        next = static_id.item<int64_t>();
+      }
+    });
+  }
+#endif
+  const double decode_ms = decode_total_ms / decode_tokens;
   const double bound_ms = param_bytes / bandwidth * 1000;
   const double bound_no_embed_ms = (param_bytes - embed_bytes) / bandwidth * 1000;
   json out = {{"llm", llm_path},
+              {"variant", variant},
               {"device", device_name},
               {"dtype", dtype_name},
               {"load_s", load_s},
@@ -226,11 +294,13 @@ int main(int argc, char** argv) {
   try {
     const std::vector<std::string> a(argv + 1, argv + argc);
     if (a.size() == 5 && a[0] == "parity") return parity(a[1], a[2], a[3], a[4]);
-    if (a.size() == 7 && a[0] == "decode") {
-      return decode(a[1], a[2], a[3], std::stoi(a[4]), std::stoi(a[5]), std::stoll(a[6]));
+    if ((a.size() == 7 || a.size() == 8) && a[0] == "decode") {
+      return decode(a[1], a[2], a[3], std::stoi(a[4]), std::stoi(a[5]), std::stoll(a[6]),
+                    a.size() == 8 ? a[7] : "loop");
     }
     std::cerr << "usage: gpu_check_tool parity BUNDLE GOLDEN DEVICE DTYPE\n"
-                 "       gpu_check_tool decode LLM_PT DEVICE DTYPE PROMPT DECODE CACHE_LEN\n";
+                 "       gpu_check_tool decode LLM_PT DEVICE DTYPE PROMPT DECODE CACHE_LEN "
+                 "[loop|legacy|graph|graph-legacy]\n";
     return 2;
   } catch (const std::exception& e) {
     std::cerr << "gpu_check_tool: " << e.what() << "\n";

@@ -257,6 +257,7 @@ class Qwen2ForCausalLM(nn.Module):
         for _ in range(steps):
             nxt = int(torch.argmax(logits))
             out.append(nxt)
-            logits, _ = self.step(self.embed(torch.tensor([nxt])), torch.tensor([pos]), cache)
+            ids = torch.tensor([nxt], device=embeds.device)
+            logits, _ = self.step(self.embed(ids), torch.tensor([pos]), cache)
             pos += 1
         return torch.tensor(out, dtype=torch.int64)
