@@ -15,8 +15,11 @@
 //     "legacy" (the same under TorchScript's legacy executor), "graph": embed, forward and the
 //     argmax captured once as a CUDA graph (static id, position and cache on the device), then
 //     replayed per token with the chosen id read back after each replay, as a loop that must see
-//     every id would; "graph-legacy" the same under the legacy executor. The graph variants exist
-//     only in the binary built with GPU_CHECK_CUDA_GRAPHS.
+//     every id would; "graph-legacy" the same under the legacy executor; "engine-graph" the loop
+//     with the engine's own graphed step (src/model/cuda_graph_step.h: the forward alone replayed,
+//     embed and argmax outside, as the engine runs CUDA models now). "graph" and "graph-legacy"
+//     exist only in the binary built with GPU_CHECK_CUDA_GRAPHS, "engine-graph" in a build of the
+//     engine against a libtorch with CUDA.
 #include <torch/csrc/jit/runtime/graph_executor.h>
 #include <torch/cuda.h>
 #include <torch/script.h>
@@ -35,6 +38,7 @@
 #include <string>
 #include <vector>
 
+#include "model/cuda_graph_step.h"
 #include "terrascope/error.h"
 #include "terrascope/model.h"
 
@@ -139,9 +143,12 @@ void sync(const torch::Device& d) {
 int decode(const std::string& llm_path, const std::string& device_name,
            const std::string& dtype_name, int prompt_tokens, int decode_tokens, int64_t cache_len,
            const std::string& variant) {
-  if (variant != "loop" && variant != "legacy" && variant != "graph" && variant != "graph-legacy")
+  if (variant != "loop" && variant != "legacy" && variant != "graph" &&
+      variant != "graph-legacy" && variant != "engine-graph")
     throw terrascope::Error("variant '" + variant + "'",
-                            "not one of: loop, legacy, graph, graph-legacy");
+                            "not one of: loop, legacy, graph, graph-legacy, engine-graph");
+  if (variant == "engine-graph" && !terrascope::cuda_graphs_built())
+    throw terrascope::Error("variant 'engine-graph'", "the engine was built without CUDA graphs");
   const bool use_graph = variant.rfind("graph", 0) == 0;
 #ifndef GPU_CHECK_CUDA_GRAPHS
   if (use_graph)
@@ -205,13 +212,15 @@ int decode(const std::string& llm_path, const std::string& device_name,
   const double prefill_ms = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
 
   auto embed_method = llm.get_method("embed");
+  terrascope::LlmGraphStep engine_graph(llm_path);
   int64_t next = logits.to(torch::kCPU, torch::kFloat32).argmax().item<int64_t>();
   auto loop = [&](int n, int64_t pos) {
     for (int i = 0; i < n; ++i, ++pos) {
       torch::Tensor id =
           torch::full({1}, next, torch::TensorOptions().dtype(torch::kInt64)).to(device);
       torch::Tensor e = embed_method({id}).toTensor();
-      torch::Tensor l = forward(e, pos);
+      torch::Tensor l = variant == "engine-graph" ? engine_graph.step(llm, e, pos, cache).first
+                                                  : forward(e, pos);
       next = l.to(torch::kCPU, torch::kFloat32).argmax().item<int64_t>();
     }
   };
@@ -300,7 +309,7 @@ int main(int argc, char** argv) {
     }
     std::cerr << "usage: gpu_check_tool parity BUNDLE GOLDEN DEVICE DTYPE\n"
                  "       gpu_check_tool decode LLM_PT DEVICE DTYPE PROMPT DECODE CACHE_LEN "
-                 "[loop|legacy|graph|graph-legacy]\n";
+                 "[loop|legacy|graph|graph-legacy|engine-graph]\n";
     return 2;
   } catch (const std::exception& e) {
     std::cerr << "gpu_check_tool: " << e.what() << "\n";

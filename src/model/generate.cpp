@@ -4,6 +4,7 @@
 #include <chrono>
 #include <unordered_set>
 
+#include "model/cuda_graph_step.h"
 #include "model/kv_cache.h"
 #include "model/sampling.h"
 #include "model/seg_round.h"
@@ -19,13 +20,16 @@ double ms_since(Clock::time_point start) {
   return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
 }
 
-// The llm module's two methods, with their outputs checked against the manifest.
+// The llm module's two methods, with their outputs checked against the manifest. On CUDA the
+// one-token steps replay a CUDA graph (cuda_graph_step.h) unless TERRASCOPE_CUDA_GRAPHS=0.
 class LlmSteps {
  public:
   LlmSteps(const Model::Impl& model)
       : model_(model),
         llm_(const_cast<torch::jit::Module&>(model.bundle.llm)),
-        file_(model.bundle.dir + "/" + model.bundle.manifest.modules.at("llm").file) {}
+        file_(model.bundle.dir + "/" + model.bundle.manifest.modules.at("llm").file),
+        use_graph_(cuda_graphs_wanted(model.device)),
+        graph_(file_) {}
 
   torch::Tensor embed(const std::vector<int32_t>& ids) {
     torch::Tensor t = torch::tensor(std::vector<int64_t>(ids.begin(), ids.end()), torch::kInt64)
@@ -45,17 +49,23 @@ class LlmSteps {
   // module sees only the slots up to the bucket that holds the last position: kv_cache.h).
   std::pair<torch::Tensor, torch::Tensor> step(const torch::Tensor& embeds, int64_t start,
                                                torch::Tensor& cache) {
-    torch::Tensor start_t =
-        torch::tensor(std::vector<int64_t>{start}, torch::kInt64).to(model_.device);
-    torch::Tensor attended = attended_cache(cache, start + embeds.size(0));
-    auto out = call_module(file_, "forward", [&] {
-      return llm_.forward({embeds, start_t, attended});
-    });
-    if (!out.isTuple() || out.toTuple()->elements().size() != 2) {
-      throw Error(file_, "forward must return a tuple (logits, hidden)");
+    torch::Tensor logits, hidden;
+    if (use_graph_ && embeds.size(0) == 1) {
+      std::tie(logits, hidden) = call_module(
+          file_, "forward", [&] { return graph_.step(llm_, embeds, start, cache); });
+    } else {
+      torch::Tensor start_t =
+          torch::tensor(std::vector<int64_t>{start}, torch::kInt64).to(model_.device);
+      torch::Tensor attended = attended_cache(cache, start + embeds.size(0));
+      auto out = call_module(file_, "forward", [&] {
+        return llm_.forward({embeds, start_t, attended});
+      });
+      if (!out.isTuple() || out.toTuple()->elements().size() != 2) {
+        throw Error(file_, "forward must return a tuple (logits, hidden)");
+      }
+      logits = out.toTuple()->elements()[0].toTensor();
+      hidden = out.toTuple()->elements()[1].toTensor();
     }
-    torch::Tensor logits = out.toTuple()->elements()[0].toTensor();
-    torch::Tensor hidden = out.toTuple()->elements()[1].toTensor();
     const LlmArch& a = model_.bundle.manifest.llm;
     if (logits.dim() != 1 || logits.size(0) != a.vocab || hidden.dim() != 1 ||
         hidden.size(0) != a.hidden) {
@@ -71,6 +81,8 @@ class LlmSteps {
   const Model::Impl& model_;
   torch::jit::Module& llm_;
   std::string file_;
+  bool use_graph_;
+  LlmGraphStep graph_;
 };
 
 }  // namespace

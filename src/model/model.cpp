@@ -5,6 +5,7 @@
 #include <string>
 
 #include "model/cpu_gemm.h"
+#include "model/cuda_graph_step.h"
 #include "model/device.h"
 #include "model/model_impl.h"
 
@@ -58,6 +59,7 @@ std::shared_ptr<const Model> Model::load(const std::string& bundle_dir,
   const torch::Device device = parse_device(options.device);
   const torch::ScalarType dtype = parse_dtype(options.dtype, device);
   if (device.is_cpu()) choose_cpu_executor();
+  cuda_graphs_wanted(device);  // a bad TERRASCOPE_CUDA_GRAPHS fails here, not at the first step
   c10::InferenceMode guard;
   auto impl =
       std::unique_ptr<Impl>(new Impl{load_bundle(bundle_dir, device, dtype), device, dtype});

@@ -1,0 +1,77 @@
+// The CUDA-graph switch of the one-token llm step (src/model/cuda_graph_step.h): never on a CPU
+// device, TERRASCOPE_CUDA_GRAPHS accepts only 0 or 1 (an Error naming the variable, from
+// Model::load too), and a graphed step refuses what it cannot capture.
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <optional>
+#include <string>
+
+#include "engine_test_data.h"
+#include "model/cuda_graph_step.h"
+#include "terrascope/error.h"
+#include "terrascope/model.h"
+
+namespace terrascope {
+namespace {
+
+class CudaGraphChoice : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    const char* old = std::getenv("TERRASCOPE_CUDA_GRAPHS");
+    saved_ = old ? std::optional<std::string>(old) : std::nullopt;
+  }
+  void TearDown() override {
+    if (saved_) {
+      setenv("TERRASCOPE_CUDA_GRAPHS", saved_->c_str(), 1);
+    } else {
+      unsetenv("TERRASCOPE_CUDA_GRAPHS");
+    }
+  }
+  std::optional<std::string> saved_;
+};
+
+TEST_F(CudaGraphChoice, NeverOnTheCpu) {
+  for (const char* value : {"", "0", "1"}) {
+    setenv("TERRASCOPE_CUDA_GRAPHS", value, 1);
+    EXPECT_FALSE(cuda_graphs_wanted(torch::Device(torch::kCPU))) << "'" << value << "'";
+  }
+}
+
+TEST_F(CudaGraphChoice, UnknownValueIsAnError) {
+  setenv("TERRASCOPE_CUDA_GRAPHS", "yes", 1);
+  EXPECT_THROW(cuda_graphs_wanted(torch::Device(torch::kCPU)), Error);
+  ASSERT_TRUE(std::filesystem::exists(testdata::tiny_bundle() + "/terrascope.json"))
+      << testdata::how_to_make();
+  try {
+    Model::load(testdata::tiny_bundle());
+    FAIL() << "no error for TERRASCOPE_CUDA_GRAPHS=yes";
+  } catch (const Error& e) {
+    const std::string what = e.what();
+    EXPECT_NE(what.find("TERRASCOPE_CUDA_GRAPHS"), std::string::npos) << what;
+    EXPECT_NE(what.find("yes"), std::string::npos) << what;
+  }
+}
+
+TEST_F(CudaGraphChoice, GraphedStepRefusesWhatItCannotCapture) {
+  // A CPU embedding: a build without graphs says so, one with graphs refuses the CPU row; both
+  // name the module file.
+  torch::jit::Module llm("llm");
+  torch::Tensor embeds = torch::zeros({1, 8});
+  torch::Tensor cache = torch::zeros({1, 2, 1, 4, 8});
+  LlmGraphStep step("bundle/llm.pt");
+  try {
+    step.step(llm, embeds, 0, cache);
+    FAIL() << "a CPU embedding was stepped through a CUDA graph";
+  } catch (const Error& e) {
+    const std::string what = e.what();
+    EXPECT_NE(what.find("bundle/llm.pt"), std::string::npos) << what;
+    EXPECT_NE(what.find(cuda_graphs_built() ? "one CUDA embedding row" : "no CUDA graphs"),
+              std::string::npos)
+        << what;
+  }
+}
+
+}  // namespace
+}  // namespace terrascope
