@@ -75,7 +75,17 @@ std::pair<torch::Tensor, torch::Tensor> LlmGraphStep::step(torch::jit::Module& l
       for (int i = 0; i < 3; ++i) outputs(llm.forward({c->embeds, c->start, cache}), file_);
       side.synchronize();
       c->graph.capture_begin();
-      std::tie(c->logits, c->hidden) = outputs(llm.forward({c->embeds, c->start, cache}), file_);
+      try {
+        std::tie(c->logits, c->hidden) = outputs(llm.forward({c->embeds, c->start, cache}), file_);
+      } catch (const std::exception& e) {
+        try {
+          c->graph.capture_end();  // leaves the side stream out of capture mode
+        } catch (const std::exception&) {
+        }
+        const std::string what = e.what();
+        throw Error(file_, "capturing the step as a CUDA graph failed (TERRASCOPE_CUDA_GRAPHS=0 "
+                           "runs without): " + what.substr(0, what.find('\n')));
+      }
       c->graph.capture_end();
     }
     torch::cuda::synchronize(device.index());
