@@ -41,6 +41,7 @@ struct LlmGraphStep::Captured {
 LlmGraphStep::LlmGraphStep(std::string file) : file_(std::move(file)) {}
 LlmGraphStep::~LlmGraphStep() = default;
 
+#ifdef TERRASCOPE_CUDA_GRAPHS
 namespace {
 
 std::pair<torch::Tensor, torch::Tensor> outputs(const c10::IValue& out, const std::string& file) {
@@ -51,6 +52,7 @@ std::pair<torch::Tensor, torch::Tensor> outputs(const c10::IValue& out, const st
 }
 
 }  // namespace
+#endif
 
 std::pair<torch::Tensor, torch::Tensor> LlmGraphStep::step(torch::jit::Module& llm,
                                                            const torch::Tensor& embeds,
