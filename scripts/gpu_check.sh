@@ -9,7 +9,7 @@
 # Environment: TESTDATA (the tiny bundle and goldens; default: made by the testdata step in the
 # build folder), GPU_DEPS (a folder of unpacked Debian packages: libpcre2-dev, libutf8proc-dev,
 # nlohmann-json3-dev and their libraries, used where the machine lacks them; default .gpu_deps/root
-# when present), CXX_STD (default 20: libtorch 2.12 and later need C++20), GRAPH_TOOL=0 (skip the
+# when present; scripts/gpu_prepare.sh makes .gpu_deps), CXX_STD (default 20: libtorch 2.12 and later need C++20), GRAPH_TOOL=0 (skip the
 # tool's own whole-step graph variant, a second binary), HF_DECODE=0 (skip transformers' decode).
 #
 # Steps (each logs to $OUT/<step>.log and writes its JSON to $OUT/<step>*.json; a failing step is
