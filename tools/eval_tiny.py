@@ -60,31 +60,6 @@ def answer_letter(text):
     return found.group(0) if found else None
 
 
-class NoRegionModules:
-    """Modules whose region feed is skipped: the ablation of <REGION> injection. The loop feeds
-    the rows through `step`; feeding zero rows is not possible, so the step is answered with the
-    logits of the [SEG] step itself (as if nothing had been fed) and the cache is left alone."""
-
-    def __init__(self, inner):
-        self.inner = inner
-        self.last = None
-        self.region_feed = False
-
-    def __getattr__(self, name):
-        return getattr(self.inner, name)
-
-    def seg_proj(self, hidden):
-        self.region_feed = True  # the next step is the region feed
-        return self.inner.seg_proj(hidden)
-
-    def step(self, embeds, start, cache):
-        if self.region_feed:
-            self.region_feed = False
-            return self.last
-        self.last = self.inner.step(embeds, start, cache)
-        return self.last
-
-
 def load(args):
     if args.bundle:
         from terrascope_ref.bundle import Bundle
@@ -124,7 +99,6 @@ def evaluate(modules, spec, tok, ids, bench_path, limit=0, no_regions=False, max
         rows = rows[:limit]
     per_task = {t: [0, 0] for t in TASKS}
     ious = []
-    mods = NoRegionModules(modules) if no_regions else modules
     for row in rows:
         if row["frames"]:
             images = [read_rgb(os.path.join(base, p)) for p in row["frames"]]
@@ -134,8 +108,9 @@ def evaluate(modules, spec, tok, ids, bench_path, limit=0, no_regions=False, max
             sar = read_sar(os.path.join(base, row["sar"])) if row["sar"] else None
         options = {chr(ord("A") + i): c for i, c in enumerate(row["candidates"])}
         with torch.no_grad():
-            res = loop.run(mods, spec, tok, ids, images, row["question"], options=options,
-                           sar=sar, max_new_tokens=max_new_tokens)
+            res = loop.run(modules, spec, tok, ids, images, row["question"], options=options,
+                           sar=sar, max_new_tokens=max_new_tokens,
+                           inject_regions=not no_regions)
         task = row["task_type"]
         if row["answer"] is not None:
             per_task[task][1] += 1

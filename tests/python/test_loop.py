@@ -194,6 +194,31 @@ class LoopOnTinyBundle(unittest.TestCase):
         region = BUNDLE.token_ids()["region"]
         self.assertEqual(result.output_ids[-1], region)
 
+    def test_without_region_injection_nothing_is_fed_and_positions_stay_contiguous(self):
+        calls = []
+
+        class Recording:
+            def __getattr__(self, name):
+                return getattr(BUNDLE, name)
+
+            def step(self, embeds, start, cache):
+                calls.append((int(start), embeds.shape[0]))
+                return BUNDLE.step(embeds, start, cache)
+
+        ids = BUNDLE.token_ids()
+        result = ask(Recording(), [gi.landsat_crop()], inject_regions=False)
+        self.assertGreaterEqual(len(result.segs), 1)
+        self.assertTrue(all(len(s.masks) == 1 for s in result.segs))
+        self.assertNotIn(ids["region"], result.output_ids)
+        # After the prefill one token per step, each at the position after the last: no rows,
+        # and no gap where the rows would have gone (the engine's --no-region-injection).
+        self.assertTrue(all(n == 1 for _, n in calls[1:]), calls)
+        for (start, n), (next_start, _) in zip(calls, calls[1:]):
+            self.assertEqual(next_start, start + n)
+        self.assertEqual(len(calls) - 1, len(result.output_ids))  # each output token fed once
+        injected = ask(BUNDLE, [gi.landsat_crop()])
+        self.assertIn(ids["region"], injected.output_ids)
+
     def test_bad_policy_and_prompt_are_refused(self):
         with self.assertRaisesRegex(loop.LoopError, "frame_choice"):
             ask(BUNDLE, [gi.landsat_crop()], policies={"frame_choice": "sometimes"})

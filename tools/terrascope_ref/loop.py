@@ -184,7 +184,7 @@ class _Recorder:
 
 def run(modules, spec, tokenizer, token_ids, images, question, options=None, sar=None,
         policies=None, max_new_tokens=8192, sampler=None, recompute_sam_per_seg=False,
-        dump=False, raw_query=False):
+        dump=False, raw_query=False, inject_regions=True):
     """Answer one question.
 
     images: list of PIL images (one = single image or optical of an optical+SAR pair; several = a
@@ -192,6 +192,9 @@ def run(modules, spec, tokenizer, token_ids, images, question, options=None, sar
     raw_query=True it is the whole user text (must hold the `<image>` placeholder), otherwise it is
     wrapped as the benchmark does (instruction + `<image>\n` + question + `\n` + options).
     token_ids: dict with img_context, seg, region, stop (list). Returns a LoopResult.
+    inject_regions=False is the engine's --no-region-injection (a diagnosis, not the release): each
+    [SEG] still makes its masks, but no <REGION> rows are fed or emitted, and the next token comes
+    from the [SEG] step's own logits at the next position.
     """
     pol = check_policies(dict(spec.policies, **(policies or {})))
     sampler = sampler or Sampler()
@@ -311,8 +314,9 @@ def run(modules, spec, tokenizer, token_ids, images, question, options=None, sar
                                        tokenizer, output, orig_w, orig_h, rec)
                 result.segs.append(seg)
                 seg_count += 1
-                logits, _ = feed(rows)
-                output.extend([region_id] * rows.shape[0])
+                if inject_regions:
+                    logits, _ = feed(rows)
+                    output.extend([region_id] * rows.shape[0])
                 if seg_count >= spec.max_seg_rounds:
                     result.stop_reason = "max_seg_rounds"
                     break
