@@ -8,9 +8,10 @@
 #
 # Environment: TESTDATA (the tiny bundle and goldens; default: made by the testdata step in the
 # build folder), GPU_DEPS (a folder of unpacked Debian packages: libpcre2-dev, libutf8proc-dev,
-# nlohmann-json3-dev and their libraries, used where the machine lacks them; default .gpu_deps/root
-# when present; scripts/gpu_prepare.sh makes .gpu_deps), CXX_STD (default 20: libtorch 2.12 and later need C++20), GRAPH_TOOL=0 (skip the
-# tool's own whole-step graph variant, a second binary), HF_DECODE=0 (skip transformers' decode).
+# nlohmann-json3-dev, pkgconf and their libraries, used where the machine lacks them; default
+# .gpu_deps/root when present; scripts/gpu_prepare.sh makes .gpu_deps), CXX_STD (default 20:
+# libtorch 2.12 and later need C++20), GRAPH_TOOL=0 (skip the tool's own whole-step graph
+# variant, a second binary), HF_DECODE=0 (skip transformers' decode).
 #
 # Steps (each logs to $OUT/<step>.log and writes its JSON to $OUT/<step>*.json; a failing step is
 # recorded and the others still run):
@@ -18,16 +19,17 @@
 #             scripts/gpu_check/gpu_check_tool against that build's libterrascope_model.a
 #   testdata  the tiny bundle and golden files (scripts/make_testdata.sh)
 #   tests     the model test suite (ctest) on the CPU
-#   parity    every golden case on CUDA fp32 vs CPU (same ids, mask IoU >= 0.99) and bf16
-#             (same answer text as the CPU on the golden cases)
+#   parity    every golden case on CUDA fp32 vs CPU (same ids, mask IoU >= 0.99), with the
+#             engine's CUDA graphs (the default) and without, and bf16 (same answer text)
 #   qwen2     our reference Qwen2 and the exported llm module vs transformers' Qwen2 at a small
 #             random config (logits NMSE < 1e-6, same greedy ids)
 #   decode8b  the llm module at the TerraScope-8B configuration, random bf16 weights: exported on
-#             the GPU, timed from C++ as the engine's loop calls it (prefill 600 tokens, decode),
-#             against the bandwidth bound (parameter bytes / measured device copy bandwidth); and
-#             transformers' eager Qwen2 decoding token by token as the release does
-# The last thing printed is a short table of every check. Budget: about 4-6 min for the first
-# four steps on 16 cores, about 4 min for decode8b (two 15 GB models, one after the other).
+#             the GPU, timed from C++ as the engine's loop calls it (prefill 600 tokens, decode)
+#             with and without the engine's graphed step and as one graph of embed + step +
+#             argmax, against the bandwidth bound (parameter bytes / measured device copy
+#             bandwidth); and transformers' eager Qwen2 decoding token by token as the release does
+# The last thing printed is a short table of every check. Measured on one H200 (BENCHMARKS.md):
+# build 80-115 s, parity 15 s, qwen2 20 s, decode8b 50-120 s; the whole call 2.5-5 minutes.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 REPO=$PWD
