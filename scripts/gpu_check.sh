@@ -77,7 +77,8 @@ if [[ -d "$GPU_DEPS" ]]; then
   for pc in "$DEPS_LIB"/pkgconfig/*.pc "$GPU_DEPS"/usr/share/pkgconfig/*.pc; do
     [[ -f "$pc" ]] && sed -i "s|^prefix=.*|prefix=$GPU_DEPS/usr|" "$pc"
   done
-  export PKG_CONFIG_PATH=${PKG_CONFIG_PATH:+$PKG_CONFIG_PATH:}$DEPS_LIB/pkgconfig:$GPU_DEPS/usr/share/pkgconfig
+  DEPS_PC=$DEPS_LIB/pkgconfig:$GPU_DEPS/usr/share/pkgconfig
+  export PKG_CONFIG_PATH=${PKG_CONFIG_PATH:+$PKG_CONFIG_PATH:}$DEPS_PC
   export LD_LIBRARY_PATH=${LD_LIBRARY_PATH:+$LD_LIBRARY_PATH:}$DEPS_LIB
   export PATH=$PATH:$GPU_DEPS/usr/bin
   TORCH_PREFIX="$TORCH_PREFIX;$GPU_DEPS/usr"
