@@ -124,13 +124,12 @@ parity() {
   "$PY" - "$OUT" <<'EOF' || ok=1
 import json, sys
 out = sys.argv[1]
-fp32 = json.load(open(f"{out}/parity_fp32.json"))
-bf16 = json.load(open(f"{out}/parity_bf16.json"))
-bad = [c["case"] for c in fp32 if not (c["same_ids_as_cpu"] and c["min_mask_iou"] >= 0.99)]
-bad += [c["case"] + " (bf16)" for c in bf16 if not c["same_text_as_cpu"]]
-nographs = json.load(open(f"{out}/parity_fp32_nographs.json"))
-bad += [c["case"] + " (fp32, no graphs)" for c in nographs
-        if not (c["same_ids_as_cpu"] and c["min_mask_iou"] >= 0.99)]
+def fp32_ok(c):
+    return c["same_ids_as_cpu"] and c["min_mask_iou"] >= 0.99
+bad = []
+for name, label, ok in (("fp32", "", fp32_ok), ("fp32_nographs", " (fp32, no graphs)", fp32_ok),
+                        ("bf16", " (bf16)", lambda c: c["same_text_as_cpu"])):
+    bad += [c["case"] + label for c in json.load(open(f"{out}/parity_{name}.json")) if not ok(c)]
 print("parity failures:", bad or "none")
 sys.exit(1 if bad else 0)
 EOF

@@ -143,8 +143,8 @@ void sync(const torch::Device& d) {
 int decode(const std::string& llm_path, const std::string& device_name,
            const std::string& dtype_name, int prompt_tokens, int decode_tokens, int64_t cache_len,
            const std::string& variant) {
-  if (variant != "loop" && variant != "legacy" && variant != "graph" &&
-      variant != "graph-legacy" && variant != "engine-graph")
+  if (variant != "loop" && variant != "legacy" && variant != "graph" && variant != "graph-legacy" &&
+      variant != "engine-graph")
     throw terrascope::Error("variant '" + variant + "'",
                             "not one of: loop, legacy, graph, graph-legacy, engine-graph");
   if (variant == "engine-graph" && !terrascope::cuda_graphs_built())
@@ -152,7 +152,8 @@ int decode(const std::string& llm_path, const std::string& device_name,
   const bool use_graph = variant.rfind("graph", 0) == 0;
 #ifndef GPU_CHECK_CUDA_GRAPHS
   if (use_graph)
-    throw terrascope::Error("variant '" + variant + "'", "this binary was built without CUDA graphs");
+    throw terrascope::Error("variant '" + variant + "'",
+                            "this binary was built without CUDA graphs");
 #endif
   if (variant.find("legacy") != std::string::npos) torch::jit::getProfilingMode() = false;
   c10::InferenceMode guard;
@@ -219,8 +220,8 @@ int decode(const std::string& llm_path, const std::string& device_name,
       torch::Tensor id =
           torch::full({1}, next, torch::TensorOptions().dtype(torch::kInt64)).to(device);
       torch::Tensor e = embed_method({id}).toTensor();
-      torch::Tensor l = variant == "engine-graph" ? engine_graph.step(llm, e, pos, cache).first
-                                                  : forward(e, pos);
+      torch::Tensor l =
+          variant == "engine-graph" ? engine_graph.step(llm, e, pos, cache).first : forward(e, pos);
       next = l.to(torch::kCPU, torch::kFloat32).argmax().item<int64_t>();
     }
   };

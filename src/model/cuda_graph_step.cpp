@@ -2,6 +2,7 @@
 
 #include <cstdlib>
 
+#include "model/model_impl.h"
 #include "terrascope/error.h"
 
 #ifdef TERRASCOPE_CUDA_GRAPHS
@@ -41,19 +42,6 @@ struct LlmGraphStep::Captured {
 LlmGraphStep::LlmGraphStep(std::string file) : file_(std::move(file)) {}
 LlmGraphStep::~LlmGraphStep() = default;
 
-#ifdef TERRASCOPE_CUDA_GRAPHS
-namespace {
-
-std::pair<torch::Tensor, torch::Tensor> outputs(const c10::IValue& out, const std::string& file) {
-  if (!out.isTuple() || out.toTuple()->elements().size() != 2) {
-    throw Error(file, "forward must return a tuple (logits, hidden)");
-  }
-  return {out.toTuple()->elements()[0].toTensor(), out.toTuple()->elements()[1].toTensor()};
-}
-
-}  // namespace
-#endif
-
 std::pair<torch::Tensor, torch::Tensor> LlmGraphStep::step(torch::jit::Module& llm,
                                                            const torch::Tensor& embeds,
                                                            int64_t start, torch::Tensor& cache) {
@@ -74,19 +62,22 @@ std::pair<torch::Tensor, torch::Tensor> LlmGraphStep::step(torch::jit::Module& l
     c10::cuda::CUDAStream side = c10::cuda::getStreamFromPool(false, device.index());
     {
       c10::cuda::CUDAStreamGuard stream_guard(side);
-      for (int i = 0; i < 3; ++i) outputs(llm.forward({c->embeds, c->start, cache}), file_);
+      auto forward = [&] {
+        return llm_step_outputs(llm.forward({c->embeds, c->start, cache}), file_);
+      };
+      for (int i = 0; i < 3; ++i) forward();
       side.synchronize();
       c->graph.capture_begin();
       try {
-        std::tie(c->logits, c->hidden) = outputs(llm.forward({c->embeds, c->start, cache}), file_);
-      } catch (const std::exception& e) {
+        std::tie(c->logits, c->hidden) = call_module(
+            file_, "forward captured as a CUDA graph (TERRASCOPE_CUDA_GRAPHS=0 runs without)",
+            forward);
+      } catch (const std::exception&) {
         try {
           c->graph.capture_end();  // leaves the side stream out of capture mode
         } catch (const std::exception&) {
         }
-        const std::string what = e.what();
-        throw Error(file_, "capturing the step as a CUDA graph failed (TERRASCOPE_CUDA_GRAPHS=0 "
-                           "runs without): " + what.substr(0, what.find('\n')));
+        throw;
       }
       c->graph.capture_end();
     }

@@ -27,8 +27,7 @@ class LlmSteps {
   LlmSteps(const Model::Impl& model)
       : model_(model),
         llm_(const_cast<torch::jit::Module&>(model.bundle.llm)),
-        file_(model.bundle.dir + "/" + model.bundle.manifest.modules.at("llm").file),
-        use_graph_(cuda_graphs_wanted(model.device)),
+        file_(module_file(model, "llm")),
         graph_(file_) {}
 
   torch::Tensor embed(const std::vector<int32_t>& ids) {
@@ -50,21 +49,16 @@ class LlmSteps {
   std::pair<torch::Tensor, torch::Tensor> step(const torch::Tensor& embeds, int64_t start,
                                                torch::Tensor& cache) {
     torch::Tensor logits, hidden;
-    if (use_graph_ && embeds.size(0) == 1) {
-      std::tie(logits, hidden) = call_module(
-          file_, "forward", [&] { return graph_.step(llm_, embeds, start, cache); });
+    if (model_.cuda_graphs && embeds.size(0) == 1) {
+      std::tie(logits, hidden) =
+          call_module(file_, "forward", [&] { return graph_.step(llm_, embeds, start, cache); });
     } else {
       torch::Tensor start_t =
           torch::tensor(std::vector<int64_t>{start}, torch::kInt64).to(model_.device);
       torch::Tensor attended = attended_cache(cache, start + embeds.size(0));
-      auto out = call_module(file_, "forward", [&] {
-        return llm_.forward({embeds, start_t, attended});
+      std::tie(logits, hidden) = call_module(file_, "forward", [&] {
+        return llm_step_outputs(llm_.forward({embeds, start_t, attended}), file_);
       });
-      if (!out.isTuple() || out.toTuple()->elements().size() != 2) {
-        throw Error(file_, "forward must return a tuple (logits, hidden)");
-      }
-      logits = out.toTuple()->elements()[0].toTensor();
-      hidden = out.toTuple()->elements()[1].toTensor();
     }
     const LlmArch& a = model_.bundle.manifest.llm;
     if (logits.dim() != 1 || logits.size(0) != a.vocab || hidden.dim() != 1 ||
@@ -81,7 +75,6 @@ class LlmSteps {
   const Model::Impl& model_;
   torch::jit::Module& llm_;
   std::string file_;
-  bool use_graph_;
   LlmGraphStep graph_;
 };
 

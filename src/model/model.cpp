@@ -59,10 +59,10 @@ std::shared_ptr<const Model> Model::load(const std::string& bundle_dir,
   const torch::Device device = parse_device(options.device);
   const torch::ScalarType dtype = parse_dtype(options.dtype, device);
   if (device.is_cpu()) choose_cpu_executor();
-  cuda_graphs_wanted(device);  // a bad TERRASCOPE_CUDA_GRAPHS fails here, not at the first step
+  const bool cuda_graphs = cuda_graphs_wanted(device);  // a bad TERRASCOPE_CUDA_GRAPHS fails here
   c10::InferenceMode guard;
-  auto impl =
-      std::unique_ptr<Impl>(new Impl{load_bundle(bundle_dir, device, dtype), device, dtype});
+  auto impl = std::unique_ptr<Impl>(
+      new Impl{load_bundle(bundle_dir, device, dtype), device, dtype, cuda_graphs});
   return std::shared_ptr<const Model>(new Model(std::move(impl)));
 }
 

@@ -4,6 +4,7 @@
 #include <torch/script.h>
 
 #include <string>
+#include <utility>
 
 #include "model/bundle.h"
 #include "terrascope/error.h"
@@ -15,6 +16,7 @@ struct Model::Impl {
   Bundle bundle;
   torch::Device device;
   torch::ScalarType dtype;
+  bool cuda_graphs;  // one-token llm steps replay a CUDA graph (cuda_graph_step.h)
 };
 
 }  // namespace terrascope
@@ -33,6 +35,16 @@ auto call_module(const std::string& file, const std::string& method, Fn&& fn) ->
     const std::string what = e.what();
     throw Error(file, method + " failed: " + what.substr(0, what.find('\n')));
   }
+}
+
+// (logits, hidden) of what the llm module's forward returned; an Error naming `file` unless it
+// is a tuple of two.
+inline std::pair<torch::Tensor, torch::Tensor> llm_step_outputs(const c10::IValue& out,
+                                                                const std::string& file) {
+  if (!out.isTuple() || out.toTuple()->elements().size() != 2) {
+    throw Error(file, "forward must return a tuple (logits, hidden)");
+  }
+  return {out.toTuple()->elements()[0].toTensor(), out.toTuple()->elements()[1].toTensor()};
 }
 
 // "<bundle dir>/<file>" of a module named in the manifest.

@@ -3,13 +3,12 @@
 // Model::load too), and a graphed step refuses what it cannot capture.
 #include <gtest/gtest.h>
 
-#include <cstdlib>
 #include <filesystem>
-#include <optional>
 #include <string>
 
 #include "engine_test_data.h"
 #include "model/cuda_graph_step.h"
+#include "scoped_env.h"
 #include "terrascope/error.h"
 #include "terrascope/model.h"
 
@@ -18,29 +17,18 @@ namespace {
 
 class CudaGraphChoice : public ::testing::Test {
  protected:
-  void SetUp() override {
-    const char* old = std::getenv("TERRASCOPE_CUDA_GRAPHS");
-    saved_ = old ? std::optional<std::string>(old) : std::nullopt;
-  }
-  void TearDown() override {
-    if (saved_) {
-      setenv("TERRASCOPE_CUDA_GRAPHS", saved_->c_str(), 1);
-    } else {
-      unsetenv("TERRASCOPE_CUDA_GRAPHS");
-    }
-  }
-  std::optional<std::string> saved_;
+  test::ScopedEnv env_{"TERRASCOPE_CUDA_GRAPHS"};
 };
 
 TEST_F(CudaGraphChoice, NeverOnTheCpu) {
   for (const char* value : {"", "0", "1"}) {
-    setenv("TERRASCOPE_CUDA_GRAPHS", value, 1);
+    env_.set(value);
     EXPECT_FALSE(cuda_graphs_wanted(torch::Device(torch::kCPU))) << "'" << value << "'";
   }
 }
 
 TEST_F(CudaGraphChoice, UnknownValueIsAnError) {
-  setenv("TERRASCOPE_CUDA_GRAPHS", "yes", 1);
+  env_.set("yes");
   EXPECT_THROW(cuda_graphs_wanted(torch::Device(torch::kCPU)), Error);
   ASSERT_TRUE(std::filesystem::exists(testdata::tiny_bundle() + "/terrascope.json"))
       << testdata::how_to_make();

@@ -3,12 +3,11 @@
 #include <gtest/gtest.h>
 #include <torch/csrc/jit/runtime/graph_executor.h>
 
-#include <cstdlib>
 #include <filesystem>
-#include <optional>
 #include <string>
 
 #include "engine_test_data.h"
+#include "scoped_env.h"
 #include "terrascope/error.h"
 #include "terrascope/model.h"
 
@@ -20,38 +19,29 @@ class ExecutorChoice : public ::testing::Test {
   void SetUp() override {
     ASSERT_TRUE(std::filesystem::exists(testdata::tiny_bundle() + "/terrascope.json"))
         << testdata::how_to_make();
-    const char* old = std::getenv("TERRASCOPE_JIT");
-    saved_ = old ? std::optional<std::string>(old) : std::nullopt;
     saved_mode_ = torch::jit::getProfilingMode();
   }
-  void TearDown() override {
-    if (saved_) {
-      setenv("TERRASCOPE_JIT", saved_->c_str(), 1);
-    } else {
-      unsetenv("TERRASCOPE_JIT");
-    }
-    torch::jit::getProfilingMode() = saved_mode_;
-  }
-  std::optional<std::string> saved_;
+  void TearDown() override { torch::jit::getProfilingMode() = saved_mode_; }
+  test::ScopedEnv env_{"TERRASCOPE_JIT"};
   bool saved_mode_ = true;
 };
 
 TEST_F(ExecutorChoice, CpuModelsRunOnTheLegacyExecutor) {
-  unsetenv("TERRASCOPE_JIT");
+  env_.unset();
   torch::jit::getProfilingMode() = true;
   Model::load(testdata::tiny_bundle());
   EXPECT_FALSE(torch::jit::getProfilingMode());
 }
 
 TEST_F(ExecutorChoice, ProfilingKeepsLibtorchsExecutor) {
-  setenv("TERRASCOPE_JIT", "profiling", 1);
+  env_.set("profiling");
   torch::jit::getProfilingMode() = true;
   Model::load(testdata::tiny_bundle());
   EXPECT_TRUE(torch::jit::getProfilingMode());
 }
 
 TEST_F(ExecutorChoice, UnknownValueIsAnError) {
-  setenv("TERRASCOPE_JIT", "fastest", 1);
+  env_.set("fastest");
   try {
     Model::load(testdata::tiny_bundle());
     FAIL() << "no error for TERRASCOPE_JIT=fastest";
