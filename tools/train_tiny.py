@@ -41,7 +41,7 @@ if TOOLS not in sys.path:
 
 import make_tiny_tokenizer  # noqa: E402
 from make_tiny_bundle import write_checkpoint  # noqa: E402
-from synth import records  # noqa: E402
+from synth import records, scenes  # noqa: E402
 from terrascope_ref import prompt as prompt_mod  # noqa: E402
 from terrascope_ref.intern_vit import InternVisionConfig  # noqa: E402
 from terrascope_ref.model import TerraScope, TerraScopeConfig  # noqa: E402
@@ -56,6 +56,7 @@ TILE_SIZE = 112
 SAM_IMAGE_SIZE = 128
 TOKENIZER_SAMPLES = 400
 TOKENIZER_MERGES = 1000
+JITTER_SEED = 0x717
 
 
 def tokenizer_corpus(n_samples):
@@ -99,18 +100,28 @@ def tiny_config(vocab_size):
 
 
 class SampleSet(torch.utils.data.Dataset):
-    """Training example i = make_example(records.train_sample(first + i))."""
+    """Training example i = make_example(records.train_sample(first + i)); with probability
+    `jitter` its optical frames first go through scenes.photometric_jitter (seeded by i)."""
 
-    def __init__(self, layout, length, first=0):
+    def __init__(self, layout, length, first=0, jitter=0.0):
         self.layout = layout
         self.length = length
         self.first = first
+        self.jitter = jitter
 
     def __len__(self):
         return self.length
 
     def __getitem__(self, i):
-        return make_example(records.train_sample(self.first + int(i)), self.layout)
+        index = self.first + int(i)
+        sample = records.train_sample(index)
+        rng = np.random.default_rng([JITTER_SEED, index])
+        if self.jitter and rng.random() < self.jitter:
+            if sample["frames"] is not None:
+                sample["frames"] = scenes.photometric_jitter(rng, sample["frames"])
+            else:
+                sample["optical"] = scenes.photometric_jitter(rng, [sample["optical"]])[0]
+        return make_example(sample, self.layout)
 
 
 class Replay:
@@ -184,6 +195,9 @@ def main(argv=None):
                         "after --init-from (fresh weights of --seed), e.g. grounding_encoder.")
     parser.add_argument("--pos-weight", type=float, default=1.0,
                         help="weight of the positive term of the mask BCE")
+    parser.add_argument("--jitter", type=float, default=0.0,
+                        help="share of training samples whose optical colours are randomised "
+                             "(scenes.photometric_jitter)")
     parser.add_argument("--first-sample", type=int, default=0,
                         help="training sample index of the first example")
     parser.add_argument("--log", help="also append the log lines to this file")
@@ -300,7 +314,7 @@ def main(argv=None):
     fresh = args.fresh or args.batch
     if not 0 < fresh <= args.batch:
         parser.error(f"--fresh {args.fresh}: must be between 1 and --batch ({args.batch})")
-    data = SampleSet(layout, args.steps * fresh, args.first_sample)
+    data = SampleSet(layout, args.steps * fresh, args.first_sample, args.jitter)
     replay = Replay(args.replay_size, args.seed)
     loader = torch.utils.data.DataLoader(data, batch_size=fresh, shuffle=False,
                                          num_workers=args.workers, collate_fn=list,

@@ -293,6 +293,29 @@ class GroundTruthRules(unittest.TestCase):
         self.assertGreater(dark_water, 0)
 
 
+    def test_photometric_jitter_flattens_colours_the_same_way_in_every_frame(self):
+        s = records.train_sample(3, task="BCE")
+        pre, post = s["frames"]
+        flat = 0
+        for seed in range(20):
+            a, b = scenes.photometric_jitter(np.random.default_rng(seed), [pre, post])
+            a2, _ = scenes.photometric_jitter(np.random.default_rng(seed), [pre, post])
+            np.testing.assert_array_equal(a, a2)  # a pure function of the generator
+            self.assertEqual((a.dtype, a.shape), (np.uint8, pre.shape))
+            # one draw for all frames: a frame comes out the same alone, beside another or twice
+            alone, = scenes.photometric_jitter(np.random.default_rng(seed), [pre])
+            np.testing.assert_array_equal(a, alone)
+            twice = scenes.photometric_jitter(np.random.default_rng(seed), [post, post])
+            np.testing.assert_array_equal(twice[0], b)
+            np.testing.assert_array_equal(twice[1], b)
+            flat += a.astype(float).std() < pre.astype(float).std()
+            # darker stays darker: the water of the scene keeps below its land on average
+            water = s["labels"] == scenes.WATER
+            if water.sum() > 50:
+                self.assertLess(a[water].mean(), a[~water].mean())
+        self.assertGreaterEqual(flat, 18)  # contrast 0.45..1, gain <= 1.1: nearly always flatter
+
+
 # ---------------------------------------------------------------- COCO RLE
 
 class CocoRle(unittest.TestCase):

@@ -267,6 +267,24 @@ class ReplayBatches(unittest.TestCase):
         self.assertNotEqual(seen[-1][2:], [seen[-1][0]] * 4)  # draws vary
 
 
+class SampleJitter(unittest.TestCase):
+    def test_jitter_changes_only_the_chosen_samples_pixels(self):
+        plain = train_tiny.SampleSet(layout(), 12)
+        jittered = train_tiny.SampleSet(layout(), 12, jitter=0.5)
+        changed = 0
+        for i in range(12):
+            a, b = plain[i], jittered[i]
+            ref = make_example(records.train_sample(i), layout())
+            torch.testing.assert_close(a.pixels, ref.pixels, rtol=0, atol=0)  # jitter 0: as before
+            self.assertEqual(b.ids.tolist(), a.ids.tolist())  # text and targets unchanged
+            torch.testing.assert_close(b.seg_targets, a.seg_targets, rtol=0, atol=0)
+            torch.testing.assert_close(jittered[i].sam_inputs, b.sam_inputs, rtol=0, atol=0)
+            if not torch.equal(a.sam_inputs, b.sam_inputs):
+                changed += 1
+                self.assertFalse(torch.equal(a.pixels, b.pixels))  # the vision tiles too
+        self.assertTrue(2 <= changed <= 10, changed)  # about half
+
+
 class TrainingSteps(unittest.TestCase):
     def test_mask_loss_gradient_flows_through_the_seg_path(self):
         torch.manual_seed(0)

@@ -272,6 +272,27 @@ def render_optical(rng, labels, parcels, roofs, haze=None, gain=None, extra_laye
     return np.clip(np.rint(img), 0, 255).astype(np.uint8)
 
 
+def photometric_jitter(rng, images):
+    """Training-only colour randomisation of one place's 8-bit RGB frames (the same draw for all
+    of them): a lower contrast about the mean (0.45..1), less saturation (0..60% towards grey),
+    a per-channel gain (0.9..1.1) and an offset (-15..+35, the same sign on every channel, as
+    a thicker or thinner atmosphere). Top-of-atmosphere Level-1C scenes such as the sen1floods11
+    chip are greyer and flatter than the palette above; the labels do not change."""
+    contrast = rng.uniform(0.45, 1.0)
+    desaturate = rng.uniform(0.0, 0.6)
+    gain = rng.uniform(0.9, 1.1, 3)
+    offset = rng.uniform(-15.0, 35.0) + rng.normal(0.0, 4.0, 3)
+    out = []
+    for img in images:
+        x = img.astype(np.float64)
+        mean = x.reshape(-1, 3).mean(0)
+        x = mean + contrast * (x - mean)
+        grey = x.mean(-1, keepdims=True)
+        x = grey + (1.0 - desaturate) * (x - grey)
+        out.append(np.clip(np.rint(x * gain + offset), 0, 255).astype(np.uint8))
+    return out
+
+
 def cloud_alpha(rng, h, w, coverage, centre=None):
     """Cloud opacity in [0,1] covering about `coverage` of the scene, optionally centred on a
     pixel (to hide a chosen region)."""

@@ -1,0 +1,130 @@
+#!/usr/bin/env python3
+"""How far the RGB of one labelled chip can go: an analysis tool for terrascope-tiny's real-scene
+check (issue 6), not a method and not part of the engine.
+
+    chip_ceiling.py S2.tif LABEL.tif [--mask MASK.tif] [--steps 300] [--width 32]
+
+Splits the chip into halves (left/right, then top/bottom). For each half, a small network is
+trained on that half's own RGB and hand label and predicts the other half; the two held-out
+predictions make one whole-chip mask, scored like tools/mask_iou.py (label -1 ignored). Two
+networks: "pixel" (1x1 convolutions: colour only) and "context" (3x3 convolutions dilated
+1, 2, 4, 8: a 31 px window). Both see real labels from the same scene, which no synthetic model
+does, so their held-out IoU is an optimistic ceiling for RGB at this scale. First it prints a
+linear rule on R, G, B fitted to the whole chip's label (best threshold; not held out), the
+bound for any single colour rule of that form. The RGB is the engine's sentinel2 preset: B4, B3,
+B2, 0..3000 -> 0..255. --mask scores an engine mask the same way.
+"""
+
+import argparse
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from osgeo import gdal
+
+from mask_iou import mask_iou, read_band
+
+
+def read_rgb(path):
+    ds = gdal.Open(path)
+    if ds is None or ds.RasterCount < 4:
+        raise SystemExit(f"{path}: not a Sentinel-2 raster with bands B2..B4")
+    bands = [ds.GetRasterBand(b).ReadAsArray().astype(np.float32) for b in (4, 3, 2)]
+    return np.clip(np.round(np.stack(bands) / 3000 * 255), 0, 255) / 255.0
+
+
+def make_net(kind, width):
+    layers, chans = [], 3
+    for dilation in (1, 2, 4, 8):
+        if kind == "context":
+            conv = torch.nn.Conv2d(chans, width, 3, padding=dilation, dilation=dilation)
+        else:
+            conv = torch.nn.Conv2d(chans, width, 1)
+        layers += [conv, torch.nn.ReLU()]
+        chans = width
+    layers.append(torch.nn.Conv2d(chans, 1, 1))
+    return torch.nn.Sequential(*layers)
+
+
+def half_masks(shape, axis):
+    """The two halves of an HxW grid along axis (1: left/right, 0: top/bottom)."""
+    first = np.zeros(shape, bool)
+    if axis == 1:
+        first[:, : shape[1] // 2] = True
+    else:
+        first[: shape[0] // 2, :] = True
+    return first, ~first
+
+
+def held_out_mask(rgb, label, kind, axis, steps, width, seed):
+    """Whole-chip 0/1 mask in which every half is predicted by a net trained on the other."""
+    x = torch.tensor(rgb, dtype=torch.float32)[None]
+    out = np.zeros(label.shape, np.uint8)
+    for train_half, test_half in [half_masks(label.shape, axis), half_masks(label.shape, axis)[::-1]]:
+        torch.manual_seed(seed)
+        net = make_net(kind, width)
+        opt = torch.optim.Adam(net.parameters(), 1e-3)
+        sel = torch.tensor(train_half & (label != -1))
+        target = torch.tensor(label == 1, dtype=torch.float32)[sel]
+        for _ in range(steps):
+            loss = F.binary_cross_entropy_with_logits(net(x)[0, 0][sel], target)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+        with torch.no_grad():
+            pred = (net(x)[0, 0] > 0).numpy()
+        out[test_half] = pred[test_half]
+    return out
+
+
+def whole_chip_linear(rgb, label, steps):
+    """(IoU, weights per 8-bit unit of R, G, B) of the best linear rule fitted to every valid
+    pixel of the chip: logistic regression, then the threshold on its score with the best IoU."""
+    x = rgb.reshape(3, -1).T * 255.0
+    mean, std = x.mean(0), x.std(0) + 1e-9
+    xs = torch.tensor((x - mean) / std, dtype=torch.float32)
+    valid = torch.tensor(label.reshape(-1) != -1)
+    target = torch.tensor(label.reshape(-1) == 1, dtype=torch.float32)
+    torch.manual_seed(0)
+    lin = torch.nn.Linear(3, 1)
+    opt = torch.optim.Adam(lin.parameters(), 0.05)
+    for _ in range(steps):
+        loss = F.binary_cross_entropy_with_logits(lin(xs[valid])[:, 0], target[valid])
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    with torch.no_grad():
+        score = lin(xs)[:, 0].numpy().reshape(label.shape)
+    best = max(mask_iou((score > t).astype(np.uint8), label)[0]
+               for t in np.quantile(score, np.linspace(0.3, 0.9, 61)))
+    return best, lin.weight.detach().numpy()[0] / std
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("s2")
+    parser.add_argument("label")
+    parser.add_argument("--mask", help="an engine mask GeoTIFF to score on the same terms")
+    parser.add_argument("--steps", type=int, default=300)
+    parser.add_argument("--width", type=int, default=32)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+    torch.set_num_threads(2)
+    rgb, label = read_rgb(args.s2), read_band(args.label)
+    if rgb.shape[1:] != label.shape:
+        raise SystemExit(f"{args.label}: size {label.shape} differs from {args.s2} {rgb.shape[1:]}")
+    if args.mask:
+        iou, inter, union, _ = mask_iou(read_band(args.mask), label)
+        print(f"engine mask: IoU {iou:.3f} ({inter} / {union} px)")
+    iou, weights = whole_chip_linear(rgb, label, args.steps)
+    print(f"linear RGB rule fitted to the whole chip: IoU {iou:.3f} "
+          f"(weights per unit R, G, B: {np.round(weights, 3).tolist()})", flush=True)
+    for kind in ("pixel", "context"):
+        for axis, name in ((1, "left/right"), (0, "top/bottom")):
+            pred = held_out_mask(rgb, label, kind, axis, args.steps, args.width, args.seed)
+            iou, inter, union, _ = mask_iou(pred, label)
+            print(f"{kind:7s} {name:10s} held-out IoU {iou:.3f} ({inter} / {union} px)", flush=True)
+
+
+if __name__ == "__main__":
+    main()
