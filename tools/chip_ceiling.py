@@ -60,7 +60,8 @@ def held_out_mask(rgb, label, kind, axis, steps, width, seed):
     """Whole-chip 0/1 mask in which every half is predicted by a net trained on the other."""
     x = torch.tensor(rgb, dtype=torch.float32)[None]
     out = np.zeros(label.shape, np.uint8)
-    for train_half, test_half in [half_masks(label.shape, axis), half_masks(label.shape, axis)[::-1]]:
+    first, second = half_masks(label.shape, axis)
+    for train_half, test_half in ((first, second), (second, first)):
         torch.manual_seed(seed)
         net = make_net(kind, width)
         opt = torch.optim.Adam(net.parameters(), 1e-3)
