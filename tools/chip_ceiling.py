@@ -191,7 +191,7 @@ def main(argv=None):
         print(f"engine mask: IoU {iou:.3f} ({inter} / {union} px)")
     iou, weights = whole_chip_linear(rgb, label, args.steps)
     print(f"linear RGB rule fitted to the whole chip: IoU {iou:.3f} "
-          f"(weights per unit R, G, B: {np.round(weights, 3).tolist()})", flush=True)
+          f"(weights per unit R, G, B: {[round(float(w), 3) for w in weights]})", flush=True)
     heads = [(kind, functools.partial(NetHead, rgb, kind, args.width), args.steps)
              for kind in ("pixel", "context")]
     if args.sam:
