@@ -28,6 +28,7 @@ import torch.nn.functional as F
 from osgeo import gdal
 
 from mask_iou import mask_iou, read_band
+from terrascope_ref.sam2 import upsample_mask_logits_like_release
 
 WATER_KIND = 0  # the mask kinds of a stage 1 are the synth class ids; water is 0
 
@@ -71,9 +72,9 @@ class NetHead:
 class SamHead:
     """terrascope-tiny's SAM-2 (a checkpoint's grounding encoder, at its own input size) prompted
     in the language slot by a mask-kind embedding (a stage-1 mask_kinds.pt row), both trained.
-    Masks as the engine makes them: the multimask output with the best predicted IoU, its
-    low-resolution logits bilinearly upsampled to the chip; training takes the output with the
-    lowest loss (as the training losses do)."""
+    Masks as the reference loop and the engine make them (GroundingEncoder.decode: the multimask
+    output with the best predicted IoU, object-score gating; upsample_mask_logits_like_release);
+    training takes the multimask output with the lowest loss, as the training losses do."""
 
     def __init__(self, rgb, checkpoint, kinds_path, kind=WATER_KIND):
         from PIL import Image
@@ -87,31 +88,29 @@ class SamHead:
         model = TerraScope(cfg)
         model.load_state_dict(load_file(os.path.join(checkpoint, "model.safetensors")))
         self.g = model.grounding_encoder
-        self.prompt = self.g.sam2_model.sam_prompt_encoder
         self.emb = torch.nn.Parameter(torch.load(kinds_path)[kind].clone())
         image = Image.fromarray(np.rint(rgb * 255).astype(np.uint8).transpose(1, 2, 0))
-        self.x = preprocess.sam_input_tensor(image, cfg.sam_config().image_size)
+        self.image_size = cfg.sam_config().image_size
+        self.x = preprocess.sam_input_tensor(image, self.image_size)
         self.size = rgb.shape[1:]
 
     def parameters(self):
         return list(self.g.parameters()) + [self.emb]
 
-    def _logits(self):
-        feat, hr0, hr1 = self.g.encode_image(self.x)
-        sparse = torch.cat([self.prompt.not_a_point(2), self.emb[None, None]], 1)
-        masks, iou, _ = self.g.sam2_model.sam_mask_decoder(
-            feat, self.prompt.dense_pe(), sparse, self.prompt.dense_no_mask(), hr0, hr1)
-        up = F.interpolate(masks[:, 1:], size=self.size, mode="bilinear", align_corners=False)
-        return up[0], iou[0, 1:]
+    def _upsample(self, low_res):
+        """[N, 1, S/4, S/4] low-res logits -> [N, H, W] on the chip."""
+        return upsample_mask_logits_like_release(low_res, self.image_size, *self.size)[:, 0]
 
     def loss(self, sel, target):
-        up, _ = self._logits()
+        feat, hr0, hr1 = self.g.encode_image(self.x)
+        masks, _, _ = self.g.multimask(feat, hr0, hr1, self.g.language_prompt(self.emb[None]))
+        up = self._upsample(masks.transpose(0, 1))
         return torch.stack([F.binary_cross_entropy_with_logits(u[sel], target) for u in up]).min()
 
     def predict(self):
         with torch.no_grad():
-            up, iou = self._logits()
-            return (up[int(iou.argmax())] > 0).numpy()
+            mask, _, _ = self.g.decode(*self.g.encode_image(self.x), self.emb[None])
+            return (self._upsample(mask)[0] > 0).numpy()
 
 
 def half_masks(shape, axis):

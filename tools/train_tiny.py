@@ -115,12 +115,13 @@ class SampleSet(torch.utils.data.Dataset):
     def __getitem__(self, i):
         index = self.first + int(i)
         sample = records.train_sample(index)
-        rng = np.random.default_rng([JITTER_SEED, index])
-        if self.jitter and rng.random() < self.jitter:
-            if sample["frames"] is not None:
-                sample["frames"] = scenes.photometric_jitter(rng, sample["frames"])
-            else:
-                sample["optical"] = scenes.photometric_jitter(rng, [sample["optical"]])[0]
+        if self.jitter:
+            rng = np.random.default_rng([JITTER_SEED, index])
+            if rng.random() < self.jitter:
+                if sample["frames"] is not None:
+                    sample["frames"] = scenes.photometric_jitter(rng, sample["frames"])
+                else:
+                    sample["optical"] = scenes.photometric_jitter(rng, [sample["optical"]])[0]
         return make_example(sample, self.layout)
 
 

@@ -52,7 +52,6 @@ class ChipCeiling(unittest.TestCase):
         # each half follows the other half's rule, so every pixel comes out wrong
         self.assertTrue((pred == 1 - label).all())
 
-
     def test_linear_rule_finds_a_colour_boundary_and_its_sign(self):
         # water darker than land in blue only: the fitted weight on blue is negative and the rule
         # separates them exactly
@@ -65,7 +64,6 @@ class ChipCeiling(unittest.TestCase):
         self.assertEqual(iou, 1.0)
         self.assertLess(weights[2], 0)
         self.assertGreater(abs(weights[2]), 5 * max(abs(weights[0]), abs(weights[1])))
-
 
     def test_sam_head_trains_on_its_half_and_predicts_the_whole_chip(self):
         # terrascope-tiny's SAM-2 from a checkpoint (random weights here) and a kind embedding

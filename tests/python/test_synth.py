@@ -292,7 +292,6 @@ class GroundTruthRules(unittest.TestCase):
                 self.assertGreater(s["optical"][thick].mean(), 200)  # white cloud tops
         self.assertGreater(dark_water, 0)
 
-
     def test_photometric_jitter_flattens_colours_the_same_way_in_every_frame(self):
         s = records.train_sample(3, task="BCE")
         pre, post = s["frames"]
